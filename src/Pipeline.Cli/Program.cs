@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Pipeline.Cli;
+using Pipeline.Cli.Demo;
+
+var root = new RootCommand("bgpipe: image background removal behind AWS-style event source mappings.");
+root.Subcommands.Add(DemoCommand.Create());
+
+try
+{
+    ParseResult parse = root.Parse(args);
+    if (parse.Errors.Count > 0)
+    {
+        foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+        {
+            await Console.Error.WriteLineAsync($"bgpipe: {error.Message}");
+        }
+
+        await Console.Error.WriteLineAsync("Run 'bgpipe --help' for usage.");
+        return ExitCodes.Usage;
+    }
+
+    return await parse.InvokeAsync();
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+{
+    await Console.Error.WriteLineAsync($"bgpipe: {ex.Message}");
+    return ExitCodes.Infrastructure;
+}

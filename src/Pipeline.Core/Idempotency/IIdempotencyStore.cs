@@ -73,6 +73,11 @@ public interface IIdempotencyStore
     /// an expiry before <paramref name="now"/>, or it is FAILED_PERMANENT for a different message id. Outcomes come
     /// back in request order. Requests must have distinct keys.
     /// </summary>
+    /// <remarks>
+    /// An expiry equal to <paramref name="now"/> is still live. A live claim blocks its own owner too: claiming a key
+    /// again answers <see cref="ClaimStatus.InProgressElsewhere"/> with the caller's own record. Stores keep times at
+    /// millisecond precision.
+    /// </remarks>
     ValueTask<IReadOnlyList<ClaimOutcome>> TryClaimAsync(IReadOnlyList<ClaimRequest> requests, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Takes over an IN_PROGRESS claim still held by <paramref name="previousOwner"/> (its process is gone).</summary>

@@ -1,7 +1,13 @@
 namespace Pipeline.Core.Idempotency;
 
-/// <summary>Tells whether a claim's owner is certainly gone, so its claim can be taken before it expires.</summary>
+/// <summary>
+/// Decides whether the owner of a claim is certainly gone, so its claim can be taken over before it expires.
+/// </summary>
 public interface IOwnerLiveness
 {
+    /// <summary>
+    /// True only when the owner is known to be dead. Any doubt (an owner string it cannot read, another host, a
+    /// process it cannot inspect) answers false: a wrong "dead" runs a job twice, a wrong "alive" only waits for expiry.
+    /// </summary>
     bool IsDefinitelyDead(string owner);
 }

@@ -19,7 +19,8 @@ internal sealed class DemoFunction(int flakyEvery) : IJobFunction
     public ValueTask<JobOutput> InvokeAsync(Job job, InvocationContext context, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
-        int n = int.TryParse(job.JobId?.AsSpan("demo-".Length), out int parsed) ? parsed : 0;
+        string id = job.JobId ?? string.Empty;
+        int n = id.StartsWith("demo-", StringComparison.Ordinal) && int.TryParse(id.AsSpan(5), out int parsed) ? parsed : 0;
         if (flakyEvery > 0 && n % flakyEvery == 0 && context.Attempt == 1)
         {
             throw new TransientJobException($"demo: simulated transient failure of {job.Key} (first attempt)");

@@ -44,6 +44,8 @@ public sealed class MappingStatistics
 
     internal void AddInvoked() => Interlocked.Increment(ref _invoked);
 
+    internal void AddReleased(int n) => Interlocked.Add(ref _released, n);
+
     internal void AddBatch() => Interlocked.Increment(ref _batches);
 
     internal void Add(Invocation.ItemOutcome outcome)

@@ -95,6 +95,7 @@ public sealed partial class Poller
                 }
 
                 await _source.Acknowledger.ReleaseAsync(rest, CancellationToken.None).ConfigureAwait(false);
+                _stats.AddReleased(rest.Length);
                 throw;
             }
         }

@@ -301,7 +301,8 @@ public sealed class EmbeddedQueue
 
     /// <summary>
     /// Moves every message held, in flight or not, to <paramref name="target"/>, as a DLQ redrive does: each arrives
-    /// visible, with its message id, body and attributes, a receive count of 0 and no failure reason. Receipt handles
+    /// visible as a new message (new message id) with the same body and attributes, a receive count of 0 and no
+    /// failure reason. Receipt handles
     /// given out before the move stop working. Returns how many moved.
     /// </summary>
     public int MoveAllTo(EmbeddedQueue target)
@@ -339,6 +340,9 @@ public sealed class EmbeddedQueue
         target.AcceptRedriven(moving);
         return moving.Length;
     }
+
+    /// <summary>The attribute that names a message's group (as SQS FIFO's MessageGroupId); it becomes the record's partition key.</summary>
+    public const string MessageGroupIdAttribute = "MessageGroupId";
 
     private long NowTicks() => _time.GetUtcNow().UtcTicks;
 
@@ -489,6 +493,7 @@ public sealed class EmbeddedQueue
             Id = message.Id,
             Body = message.Body,
             Attributes = message.Attributes,
+            PartitionKey = message.Attributes.TryGetValue(MessageGroupIdAttribute, out string? group) ? group : string.Empty,
             ReceiveCount = message.ReceiveCount,
             Source = SourceName,
             ReceiptHandle = handle,
@@ -629,13 +634,11 @@ public sealed class EmbeddedQueue
     {
         lock (_gate)
         {
-            foreach (EmbeddedMessage message in messages)
+            foreach (EmbeddedMessage moved in messages)
             {
-                message.ReceiptHandle = null;
-                message.ReceiveCount = 0;
-                message.LastError = null;
-                message.MovedAt = null;
-                message.HeapIndex = -1;
+                // A redriven message is a new message (new id, receive count 0), so the idempotency rule
+                // "FAILED_PERMANENT fails fast only for the same message" lets a redrive start fresh.
+                var message = new EmbeddedMessage(OpaqueIds.NewMessageId(), moved.Body, moved.Attributes, moved.SentAt);
                 AppendVisibleLocked(message);
             }
         }

@@ -16,7 +16,6 @@ namespace Pipeline.Benchmarks;
 /// mean is the time per record and records/s is its inverse.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
-[InProcess]
 [MemoryDiagnoser]
 public class EngineThroughputBenchmark
 {

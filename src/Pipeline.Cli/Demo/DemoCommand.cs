@@ -20,7 +20,7 @@ internal static class DemoCommand
     {
         var jobs = new Option<int>("--jobs") { Description = "Jobs to enqueue.", DefaultValueFactory = _ => 10_000 };
         var poison = new Option<int>("--poison") { Description = "Extra messages that are not valid jobs (they end in the DLQ).", DefaultValueFactory = _ => 3 };
-        var flaky = new Option<int>("--flaky-every") { Description = "Every N-th job fails its first attempt transiently (0: none).", DefaultValueFactory = _ => 100 };
+        var flaky = new Option<int>("--flaky-every") { Description = "Every N-th job fails its first attempt transiently (0: none).", DefaultValueFactory = _ => 1000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Lanes (concurrent batches), 1-1000.", DefaultValueFactory = _ => 5 };
         var batchSize = new Option<int>("--batch-size") { Description = "BatchSize, 1-10000.", DefaultValueFactory = _ => 10 };
         var stateDir = new Option<DirectoryInfo?>("--state-dir") { Description = "Where the SQLite idempotency store lives (default: a new temp folder). Rerun with the same folder to see jobs skipped." };

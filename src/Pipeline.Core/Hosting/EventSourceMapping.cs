@@ -48,9 +48,10 @@ public sealed class EventSourceMapping
         _polled = Channel.CreateBounded<SourceRecord>(new BoundedChannelOptions(options.PollBufferCapacity)
         {
             SingleReader = true,
-            SingleWriter = true,
+            SingleWriter = false, // the poller, and the router's resize wake-up
         });
         _router = new LaneRouter(_polled.Reader, _decoder, options.LaneKey, options.Concurrency, CreateLane, _loggerFactory.CreateLogger<LaneRouter>());
+        _router.AttachWakeUp(_polled.Writer);
     }
 
     public MappingOptions Options { get; }

@@ -29,6 +29,12 @@ public sealed partial class BatchInvoker
     private readonly Random _random;
     private RunningBatch? _running;
 
+    // A lane runs one batch at a time, so its invoker reuses these between batches instead of allocating.
+    private readonly List<int> _claimIndex = [];
+    private readonly List<(string Key, string MessageId)> _claimKeys = [];
+    private readonly List<int> _runnable = [];
+    private readonly List<ClaimFinish> _finishes = [];
+
     public BatchInvoker(
         IJobFunction function,
         IdempotencyGuard guard,
@@ -97,8 +103,10 @@ public sealed partial class BatchInvoker
         var results = new ItemResult[n];
         var keys = new string?[n];
         int[]? duplicateOf = null;
-        var claimIndex = new List<int>(n);
-        var claimKeys = new List<(string Key, string MessageId)>(n);
+        List<int> claimIndex = _claimIndex;
+        List<(string Key, string MessageId)> claimKeys = _claimKeys;
+        claimIndex.Clear();
+        claimKeys.Clear();
 
         for (int i = 0; i < n; i++)
         {
@@ -195,7 +203,8 @@ public sealed partial class BatchInvoker
             return;
         }
 
-        var runnable = new List<int>(claimIndex.Count);
+        List<int> runnable = _runnable;
+        runnable.Clear();
         DateTimeOffset now = _time.GetUtcNow();
         for (int c = 0; c < claimIndex.Count; c++)
         {
@@ -227,9 +236,9 @@ public sealed partial class BatchInvoker
             return;
         }
 
-        var running = new RunningBatch(runnable.ConvertAll(i => keys[i]!), CollectRecords(items));
-        Volatile.Write(ref _running, running);
-        var finishes = new List<ClaimFinish>(runnable.Count);
+        Volatile.Write(ref _running, new RunningBatch(items, keys, runnable.ToArray()));
+        List<ClaimFinish> finishes = _finishes;
+        finishes.Clear();
         long oldestPending = 0;
         int firstFailure = FirstFailureIndex(results, items.Count);
         try
@@ -331,7 +340,7 @@ public sealed partial class BatchInvoker
 
         try
         {
-            await _guard.FinishAsync(finishes.ToArray(), cancellationToken).ConfigureAwait(false);
+            await _guard.FinishAsync(finishes, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -387,9 +396,8 @@ public sealed partial class BatchInvoker
 
                 try
                 {
-                    await _guard.RenewAsync(running.Keys, cancellationToken).ConfigureAwait(false);
-                    await _acknowledger.ExtendAsync(running.Records, _acknowledger.VisibilityTimeout, cancellationToken).ConfigureAwait(false);
-                    running.Beats++;
+                    await _guard.RenewAsync(running.Keys(), cancellationToken).ConfigureAwait(false);
+                    await _acknowledger.ExtendAsync(running.Records(), _acknowledger.VisibilityTimeout, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -457,14 +465,15 @@ public sealed partial class BatchInvoker
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
 
-    /// <summary>The batch whose claims and visibility the heartbeat renews.</summary>
-    private sealed class RunningBatch(IReadOnlyList<string> keys, IReadOnlyList<SourceRecord> records)
+    /// <summary>
+    /// The batch whose claims and visibility the heartbeat renews. It only holds references: the lists are built when
+    /// a heartbeat actually ticks during the batch, which short batches never see.
+    /// </summary>
+    private sealed class RunningBatch(IReadOnlyList<DecodedRecord> items, string?[] keys, int[] runnable)
     {
-        public IReadOnlyList<string> Keys { get; } = keys;
+        public IReadOnlyList<string> Keys() => Array.ConvertAll(runnable, i => keys[i]!);
 
-        public IReadOnlyList<SourceRecord> Records { get; } = records;
-
-        public int Beats { get; set; }
+        public IReadOnlyList<SourceRecord> Records() => CollectRecords(items);
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Record {MessageId} failed permanently: {Reason}")]

@@ -23,7 +23,7 @@ public interface IJobFunction
 public readonly record struct JobOutput(string? Location);
 
 /// <summary>Per-invocation facts the function may want (for logs and metrics).</summary>
-public sealed record InvocationContext(string MessageId, int ReceiveCount, int Attempt, string IdempotencyKey);
+public readonly record struct InvocationContext(string MessageId, int ReceiveCount, int Attempt, string IdempotencyKey);
 
 /// <summary>A failure that no retry can fix: a bad image, a path that escapes its root, a bucket not allowed.</summary>
 public class PermanentJobException : Exception

@@ -21,7 +21,6 @@ public sealed partial class LaneRouter
     private readonly Lock _gate = new();
     private ConsistentHashRing _ring;
     private int _requestedLanes;
-    private TaskCompletionSource _resizeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public LaneRouter(ChannelReader<SourceRecord> input, IJobDecoder decoder, LaneKeySource keySource, int lanes, Func<int, Lane> createLane, ILogger logger)
     {
@@ -46,8 +45,19 @@ public sealed partial class LaneRouter
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
         Volatile.Write(ref _requestedLanes, lanes);
-        Volatile.Read(ref _resizeRequested).TrySetResult();
+
+        // Wake an idle router without a second wait source on its hot path. If the channel is full, records are
+        // flowing and the router sees the request before its next record anyway.
+        _wakeUp?.TryWrite(WakeUp);
     }
+
+    /// <summary>Lets the router be woken while idle: the writer of its input channel.</summary>
+    internal void AttachWakeUp(ChannelWriter<SourceRecord> writer) => _wakeUp = writer;
+
+    private ChannelWriter<SourceRecord>? _wakeUp;
+
+    /// <summary>A record that carries nothing; it only wakes the router to apply a resize.</summary>
+    private static readonly SourceRecord WakeUp = new() { Id = "wake-up", Body = ReadOnlyMemory<byte>.Empty, Source = "router" };
 
     /// <summary>Routes until the input completes, then completes every lane's input.</summary>
     public async Task RunAsync(CancellationToken abort)
@@ -62,6 +72,11 @@ public sealed partial class LaneRouter
                     if (Volatile.Read(ref _requestedLanes) != _ring.LaneCount)
                     {
                         await ResizeAsync(abort).ConfigureAwait(false);
+                    }
+
+                    if (ReferenceEquals(record, WakeUp))
+                    {
+                        continue;
                     }
 
                     DecodedRecord decoded = Decode(record);
@@ -79,22 +94,8 @@ public sealed partial class LaneRouter
                     continue;
                 }
 
-                ValueTask<bool> more = _input.WaitToReadAsync(abort);
-                if (more.IsCompleted)
-                {
-                    if (!more.Result)
-                    {
-                        break;
-                    }
-
-                    continue;
-                }
-
-                // Idle: wake for records or for a resize request, whichever comes first.
-                var resize = Volatile.Read(ref _resizeRequested);
-                Task<bool> moreTask = more.AsTask();
-                await Task.WhenAny(moreTask, resize.Task).ConfigureAwait(false);
-                if (moreTask.IsCompleted && !await moreTask.ConfigureAwait(false))
+                // Idle: a resize request wakes this wait through the wake-up record (see RequestLaneCount).
+                if (!await _input.WaitToReadAsync(abort).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -145,8 +146,6 @@ public sealed partial class LaneRouter
 
     private async Task ResizeAsync(CancellationToken abort)
     {
-        // Re-arm the signal first so a request made during this resize is not missed.
-        Volatile.Write(ref _resizeRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         int target = Volatile.Read(ref _requestedLanes);
         ConsistentHashRing current = _ring;
         if (target == current.LaneCount)

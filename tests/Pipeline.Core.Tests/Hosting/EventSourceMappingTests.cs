@@ -174,4 +174,58 @@ public sealed class EventSourceMappingTests
         Assert.Equal(1, function.CallsByKey["boom"]); // later receives failed fast
         Assert.Equal(5, function.CallsByKey["flaky"]); // once per receive: an unexpected error is not retried in process
     }
+
+    [Fact]
+    public async Task Given_dead_letters_When_the_fault_is_fixed_and_they_are_redriven_Then_they_run_fresh()
+    {
+        Enqueue(5);
+        bool broken = true;
+        var function = new ScriptedFunction((job, _, _) => broken && job.JobId == "job-3"
+            ? throw new PermanentJobException("source unreadable")
+            : ValueTask.FromResult(new JobOutput(job.Source)));
+
+        await RunUntilEmptyAsync(Mapping(function));
+        DeadLetter dead = Assert.Single(_dlq.PeekAll());
+        Assert.Equal("source unreadable", dead.LastError);
+
+        broken = false;
+        Assert.Equal(1, _dlq.MoveAllTo(_queue));
+        EventSourceMapping rerun = Mapping(function);
+        await RunUntilEmptyAsync(rerun);
+
+        Assert.Equal(1, rerun.Statistics.SucceededEventCount);
+        Assert.Empty(_dlq.PeekAll());
+        Assert.Equal(2, function.CallsByKey["job-3"]);
+    }
+
+    [Fact]
+    public async Task Given_a_custom_decoder_When_the_mapping_runs_Then_its_jobs_reach_the_function()
+    {
+        // A decoder for bodies that are just a path: the seam the MassTransit envelope will plug into.
+        _queue.Send(Encoding.UTF8.GetBytes("in/a.jpg"));
+        _queue.Send(Encoding.UTF8.GetBytes(""));
+        var function = new ScriptedFunction();
+        var mapping = new EventSourceMapping(
+            new MappingOptions { Invoker = FastBackoff, Concurrency = 2 },
+            new EmbeddedQueueSource(_queue), function,
+            new IdempotencyGuard(_store, "host/1/1/a", FakeLiveness.NobodyDies, TimeProvider.System, TimeSpan.FromSeconds(15)),
+            decoder: new PathDecoder());
+
+        await RunUntilEmptyAsync(mapping);
+
+        Assert.Equal(["in/a.jpg"], function.CallsByKey.Keys.Select(k => k));
+        DeadLetter dead = Assert.Single(_dlq.PeekAll());
+        Assert.Contains("empty path", dead.LastError, StringComparison.Ordinal);
+    }
+
+    private sealed class PathDecoder : Pipeline.Core.Records.IJobDecoder
+    {
+        public bool TryDecode(ReadOnlySpan<byte> body, out Pipeline.Core.Records.Job? job, out string? error)
+        {
+            string path = Encoding.UTF8.GetString(body);
+            job = path.Length == 0 ? null : new Pipeline.Core.Records.Job { Source = path, Key = path };
+            error = job is null ? "empty path" : null;
+            return job is not null;
+        }
+    }
 }

@@ -14,4 +14,7 @@ internal static class ExitCodes
 
     /// <summary>The run finished but some jobs were dead-lettered.</summary>
     public const int DeadLettered = 3;
+
+    /// <summary>The input image was refused (corrupt, truncated, not an image, over the pixel limit).</summary>
+    public const int BadInput = 4;
 }

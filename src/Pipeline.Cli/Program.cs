@@ -1,8 +1,11 @@
 using System.CommandLine;
 using Pipeline.Cli;
+using Pipeline.Cli.Commands;
 using Pipeline.Cli.Demo;
 
 var root = new RootCommand("bgpipe: image background removal behind AWS-style event source mappings.");
+root.Subcommands.Add(RemoveCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 
 try

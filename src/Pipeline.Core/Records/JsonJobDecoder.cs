@@ -138,7 +138,8 @@ public sealed class JsonJobDecoder : IJobDecoder
         return true;
     }
 
-    private static bool IsHexColour(string s)
+    /// <summary>True for a colour written as #RRGGBB.</summary>
+    public static bool IsHexColour(string s)
     {
         if (s.Length != 7 || s[0] != '#')
         {

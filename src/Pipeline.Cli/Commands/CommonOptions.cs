@@ -1,0 +1,59 @@
+using System.CommandLine;
+using Pipeline.Core.Records;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>Options that several commands share, parsed and checked the same way everywhere.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Output() => new("--output")
+    {
+        Description = "What to write: cutout (PNG with alpha, the default) or mask (grey matte).",
+        DefaultValueFactory = _ => "cutout",
+    };
+
+    public static Option<string?> Background() => new("--background")
+    {
+        Description = "Put the cut-out over this colour (#RRGGBB) instead of transparency.",
+    };
+
+    public static Option<string?> Model() => new("--model")
+    {
+        Description = "Another U²-Net-family (320) or ISNet-family (1024) ONNX model; a <model>.json descriptor may sit next to it.",
+    };
+
+    /// <summary>Checks --output and --background together; returns an error line or null.</summary>
+    public static string? TryParseRequest(string output, string? background, out Pipeline.BackgroundRemoval.RemovalRequest request)
+    {
+        request = Pipeline.BackgroundRemoval.RemovalRequest.Cutout;
+        OutputKind kind;
+        if (string.Equals(output, "cutout", StringComparison.OrdinalIgnoreCase))
+        {
+            kind = OutputKind.Cutout;
+        }
+        else if (string.Equals(output, "mask", StringComparison.OrdinalIgnoreCase))
+        {
+            kind = OutputKind.Mask;
+        }
+        else
+        {
+            return $"--output must be 'cutout' or 'mask' (got '{output}')";
+        }
+
+        if (background is not null)
+        {
+            if (kind == OutputKind.Mask)
+            {
+                return "--background applies to cut-outs, not to --output mask";
+            }
+
+            if (!JsonJobDecoder.IsHexColour(background))
+            {
+                return $"--background must be a colour as #RRGGBB (got '{background}')";
+            }
+        }
+
+        request = new Pipeline.BackgroundRemoval.RemovalRequest(kind, background);
+        return null;
+    }
+}

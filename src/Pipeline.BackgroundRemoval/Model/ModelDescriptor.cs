@@ -70,8 +70,21 @@ public sealed record ModelDescriptor
         try
         {
             using FileStream stream = File.OpenRead(path);
-            ModelDescriptor? d = JsonSerializer.Deserialize(stream, DescriptorJson.Default.ModelDescriptor);
-            return (d ?? throw new ModelDescriptorMismatchException($"{path}: descriptor is empty")).Validate(path);
+            DescriptorFile? d = JsonSerializer.Deserialize(stream, DescriptorJson.Default.DescriptorFile)
+                ?? throw new ModelDescriptorMismatchException($"{path}: descriptor is empty");
+
+            // Fields left out keep the U²-Net defaults.
+            var defaults = new ModelDescriptor();
+            return new ModelDescriptor
+            {
+                Family = d.Family ?? defaults.Family,
+                InputSize = d.InputSize ?? defaults.InputSize,
+                Mean = d.Mean ?? defaults.Mean,
+                Std = d.Std ?? defaults.Std,
+                DivideByMax = d.DivideByMax ?? defaults.DivideByMax,
+                InputName = d.InputName,
+                OutputName = d.OutputName,
+            }.Validate(path);
         }
         catch (JsonException ex)
         {
@@ -95,8 +108,26 @@ public sealed record ModelDescriptor
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, ReadCommentHandling = JsonCommentHandling.Skip)]
-[JsonSerializable(typeof(ModelDescriptor))]
+[JsonSerializable(typeof(DescriptorFile))]
 internal sealed partial class DescriptorJson : JsonSerializerContext;
+
+/// <summary>The descriptor file as written; every field optional.</summary>
+internal sealed class DescriptorFile
+{
+    public string? Family { get; set; }
+
+    public int? InputSize { get; set; }
+
+    public float[]? Mean { get; set; }
+
+    public float[]? Std { get; set; }
+
+    public bool? DivideByMax { get; set; }
+
+    public string? InputName { get; set; }
+
+    public string? OutputName { get; set; }
+}
 
 /// <summary>The model and its descriptor disagree, or the descriptor itself is wrong.</summary>
 public sealed class ModelDescriptorMismatchException : Exception

@@ -33,13 +33,14 @@ public static class Drawn
         using (var maskCanvas = new SKCanvas(maskBitmap))
         {
             maskCanvas.Clear(SKColors.Black);
-            using var body = new SKPath();
-            body.AddRoundRect(new SKRect(width * 0.35f, height * 0.38f, width * 0.65f, height * 0.95f), 18, 18);
-            body.AddCircle(width * 0.5f, height * 0.25f, height * 0.13f);
+            var bodyRect = new SKRect(width * 0.35f, height * 0.38f, width * 0.65f, height * 0.95f);
             using var paint = new SKPaint { Color = new SKColor(230, 40, 60), IsAntialias = false, Style = SKPaintStyle.Fill };
             using var white = new SKPaint { Color = SKColors.White, IsAntialias = false, Style = SKPaintStyle.Fill };
-            canvas.DrawPath(body, paint);
-            maskCanvas.DrawPath(body, white);
+            foreach ((SKCanvas c, SKPaint p) in new[] { (canvas, paint), (maskCanvas, white) })
+            {
+                c.DrawRoundRect(bodyRect, 18, 18, p);
+                c.DrawCircle(width * 0.5f, height * 0.25f, height * 0.13f, p);
+            }
         }
 
         using SKData jpeg = image.Encode(SKEncodedImageFormat.Jpeg, 95);

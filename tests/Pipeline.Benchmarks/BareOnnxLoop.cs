@@ -84,13 +84,16 @@ internal sealed class BareOnnxLoop : IDisposable
         ReadOnlySpan<byte> src = image.GetPixelSpan();
         for (int i = 0; i < alpha.Length; i++)
         {
-            dst[i * 4] = src[i * 4];
-            dst[(i * 4) + 1] = src[(i * 4) + 1];
-            dst[(i * 4) + 2] = src[(i * 4) + 2];
+            bool visible = alpha[i] != 0;
+            dst[i * 4] = visible ? src[i * 4] : (byte)0;
+            dst[(i * 4) + 1] = visible ? src[(i * 4) + 1] : (byte)0;
+            dst[(i * 4) + 2] = visible ? src[(i * 4) + 2] : (byte)0;
             dst[(i * 4) + 3] = alpha[i];
         }
 
-        using SKData png = cutout.Encode(SKEncodedImageFormat.Png, 100);
+        // The same PNG settings as the function (zlib level 1, Up filter), so both do the same work.
+        using SKPixmap pixmap = cutout.PeekPixels();
+        using SKData png = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1));
         byte[] bytes = png.ToArray();
         ms[4] = Lap(sw);
         return (alpha, bytes, ms);

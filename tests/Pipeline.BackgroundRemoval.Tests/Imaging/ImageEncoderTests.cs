@@ -27,10 +27,8 @@ public sealed class ImageEncoderTests
         for (var i = 0; i < Matte.Length; i++)
         {
             Assert.Equal(Matte[i], decoded[(i * 4) + 3]);
-            if (Matte[i] > 0)
-            {
-                Assert.Equal(Foreground.AsSpan(i * 4, 3).ToArray(), decoded.AsSpan(i * 4, 3).ToArray());
-            }
+            byte[] expected = Matte[i] > 0 ? Foreground.AsSpan(i * 4, 3).ToArray() : [0, 0, 0];
+            Assert.Equal(expected, decoded.AsSpan(i * 4, 3).ToArray());
         }
     }
 

@@ -93,7 +93,7 @@ internal sealed class BareOnnxLoop : IDisposable
 
         // The same PNG settings as the function (zlib level 1, Up filter), so both do the same work.
         using SKPixmap pixmap = cutout.PeekPixels();
-        using SKData png = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1));
+        using SKData png = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1))!;
         byte[] bytes = png.ToArray();
         ms[4] = Lap(sw);
         return (alpha, bytes, ms);

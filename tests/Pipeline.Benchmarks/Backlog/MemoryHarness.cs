@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace Pipeline.Benchmarks.Backlog;
+
+/// <summary>
+/// <c>backlog-memory &lt;images-dir&gt; [count]</c>: a backlog of <c>count</c> images (the set repeated, default 2,000)
+/// under <c>bgpipe backlog</c>, sampling the child's RSS from /proc every 100 ms against the number of outputs. Prints
+/// the peak (VmHWM) and the RSS when output 500 and the last output appeared.
+/// </summary>
+internal static class MemoryHarness
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string images = args.Length > 0 ? args[0] : "../shared/data/composites/images";
+        int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
+        string work = Directory.CreateTempSubdirectory("bgpipe-mem-").FullName;
+        var inv = CultureInfo.InvariantCulture;
+        try
+        {
+            string input = BgpipeProcess.MakeBacklog(images, count, Path.Combine(work, "in"));
+            string output = Path.Combine(work, "out");
+            using System.Diagnostics.Process p = BgpipeProcess.Start("backlog", input, "--out", output);
+            long rssAt500 = 0, peak = 0, lastRss = 0;
+            int lastReported = 0;
+            while (!p.HasExited)
+            {
+                (long rss, long hwm) = Read(p.Id);
+                if (rss == 0)
+                {
+                    break;
+                }
+
+                peak = Math.Max(peak, hwm);
+                lastRss = rss;
+                int outputs = BgpipeProcess.CountOutputs(output);
+                if (rssAt500 == 0 && outputs >= Math.Min(500, count / 4))
+                {
+                    rssAt500 = rss;
+                }
+
+                if (outputs >= lastReported + (count / 10))
+                {
+                    lastReported = outputs;
+                    Console.WriteLine(string.Create(inv, $"  {outputs,5} outputs: RSS {rss / 1048576.0:0.0} MB, peak {hwm / 1048576.0:0.0} MB"));
+                }
+
+                await Task.Delay(100);
+            }
+
+            await p.WaitForExitAsync();
+            int total = BgpipeProcess.CountOutputs(output);
+            double growth = rssAt500 == 0 ? double.NaN : (lastRss - rssAt500) / (double)rssAt500;
+            Console.WriteLine(string.Create(inv,
+                $"{total}/{count} outputs, exit {p.ExitCode}; peak RSS {peak / 1048576.0:0.0} MB; RSS at output {Math.Min(500, count / 4)}: {rssAt500 / 1048576.0:0.0} MB, at the end: {lastRss / 1048576.0:0.0} MB ({growth:+0.0%;-0.0%})"));
+            return p.ExitCode == 0 && peak < 400L * 1048576 && Math.Abs(growth) <= 0.10 ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static (long Rss, long Hwm) Read(int pid)
+    {
+        try
+        {
+            long rss = 0, hwm = 0;
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    rss = Kb(line);
+                }
+                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    hwm = Kb(line);
+                }
+            }
+
+            return (rss, hwm);
+        }
+        catch (IOException)
+        {
+            return (0, 0);
+        }
+    }
+
+    private static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+}

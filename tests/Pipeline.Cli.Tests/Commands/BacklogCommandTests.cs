@@ -55,7 +55,7 @@ public sealed class BacklogCommandTests : IDisposable
         Assert.True(s.GetProperty("elapsedSeconds").GetDouble() > 0);
         Assert.True(s.GetProperty("imagesPerSecond").GetDouble() > 0);
         Assert.Empty(DeadLetters());
-        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories).Where(f => !f.Contains("/.bgpipe/", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories), f => !f.Contains("/.bgpipe/", StringComparison.Ordinal));
         Assert.Contains("done", r.StdOut, StringComparison.Ordinal);
     }
 

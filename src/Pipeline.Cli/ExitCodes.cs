@@ -17,4 +17,7 @@ internal static class ExitCodes
 
     /// <summary>The input image was refused (corrupt, truncated, not an image, over the pixel limit).</summary>
     public const int BadInput = 4;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM before the end (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }

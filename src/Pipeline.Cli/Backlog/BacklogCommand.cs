@@ -196,6 +196,11 @@ internal static class BacklogCommand
             ImageEncoder.WriteAtomically(s.Json, JsonSerializer.SerializeToUtf8Bytes(summary, BacklogJson.Default.BacklogSummary));
         }
 
+        if (ct.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted;
+        }
+
         return dead.Count > 0 ? ExitCodes.DeadLettered : ExitCodes.Ok;
     }
 
@@ -274,7 +279,12 @@ internal static class BacklogCommand
     private static void PrintSummary(BacklogSummary s, string outRoot, bool interrupted)
     {
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(interrupted ? "Interrupted: in-flight images finished, the rest were given back; rerun to continue." : string.Empty);
+        Console.WriteLine();
+        if (interrupted)
+        {
+            Console.WriteLine("Interrupted: the images in progress finished, the rest were given back; rerun to continue.");
+        }
+
         Console.WriteLine(string.Create(inv, $"  done           {s.Done,8}"));
         Console.WriteLine(string.Create(inv, $"  skipped        {s.Skipped,8}   (already done)"));
         Console.WriteLine(string.Create(inv, $"  dead-lettered  {s.DeadLettered,8}   (see {Path.Combine(outRoot, "dead-letters.jsonl")})"));

@@ -23,10 +23,24 @@ try
         return ExitCodes.Usage;
     }
 
-    return await parse.InvokeAsync();
+    var invocation = new InvocationConfiguration
+    {
+        // Ctrl+C / SIGTERM cancel the command's token; give in-flight images time to finish before the process is
+        // ended (the default, 2 s, is shorter than one image on a busy machine).
+        ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+
+        // Errors are reported as one line below, never as a stack trace.
+        EnableDefaultExceptionHandler = false,
+    };
+    return await parse.InvokeAsync(invocation);
 }
 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
 {
     await Console.Error.WriteLineAsync($"bgpipe: {ex.Message}");
+    return ExitCodes.Infrastructure;
+}
+catch (Exception ex) when (ex is not OperationCanceledException)
+{
+    await Console.Error.WriteLineAsync($"bgpipe: unexpected error: {ex.GetType().Name}: {ex.Message}");
     return ExitCodes.Infrastructure;
 }

@@ -13,17 +13,38 @@ internal static class Bgpipe
         public bool HasStackTrace => (StdOut + StdErr).Contains("   at ", StringComparison.Ordinal);
     }
 
-    public static async Task<Result> RunAsync(params string[] args)
+    /// <summary>Starts bgpipe without waiting; its output is discarded.</summary>
+    public static Process Start(params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "bgpipe.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
+        Process p = Process.Start(Info(args))!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static ProcessStartInfo Info(string[] args)
+    {
+        // The apphost (not 'dotnet bgpipe.dll') so that signals reach bgpipe itself.
+        string host = Path.Combine(AppContext.BaseDirectory, "bgpipe");
+        var start = new ProcessStartInfo(File.Exists(host) ? host : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (!File.Exists(host))
+        {
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bgpipe.dll"));
+        }
+
         foreach (string a in args)
         {
             start.ArgumentList.Add(a);
         }
 
-        using var process = Process.Start(start)!;
+        return start;
+    }
+
+    public static async Task<Result> RunAsync(params string[] args)
+    {
+        using var process = Process.Start(Info(args))!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));

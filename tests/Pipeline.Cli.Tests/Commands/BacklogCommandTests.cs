@@ -26,7 +26,7 @@ public sealed class BacklogCommandTests : IDisposable
         File.WriteAllBytes(path, Images.ShapeOnTexture(160, 120, seed).Jpeg);
     }
 
-    private string[] Outputs() => Directory.GetFiles(_out, "*.png", SearchOption.AllDirectories)
+    private string[] Outputs() => !Directory.Exists(_out) ? [] : Directory.GetFiles(_out, "*.png", SearchOption.AllDirectories)
         .Select(p => Path.GetRelativePath(_out, p).Replace('\\', '/')).Order(StringComparer.Ordinal).ToArray();
 
     private List<JsonElement> DeadLetters() => File.ReadAllLines(Path.Combine(_out, "dead-letters.jsonl"))
@@ -181,5 +181,44 @@ public sealed class BacklogCommandTests : IDisposable
         using SKBitmap png = SKBitmap.Decode(Path.Combine(_out, "a.png"));
         Assert.NotNull(png);
         Assert.Empty(Directory.GetFiles(_out, ".*"));
+    }
+
+    [Fact]
+    public async Task Given_a_running_backlog_When_it_gets_SIGTERM_Then_it_stops_with_130_and_a_rerun_finishes_without_repeating_work()
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            Photo($"p{i:D2}.jpg", i);
+        }
+
+        string calls = Path.Combine(_root, "calls.log");
+        using (System.Diagnostics.Process p = Bgpipe.Start("backlog", _in, "--out", _out, "--call-log", calls))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Outputs().Length == 0 && !p.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                await Task.Delay(20);
+            }
+
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await p.WaitForExitAsync(timeout.Token);
+            Assert.Equal(130, p.ExitCode);
+        }
+
+        int stoppedAt = Outputs().Length;
+        Assert.InRange(stoppedAt, 1, 15);
+        int callsBefore = Lines(calls);
+        Assert.Equal(stoppedAt, callsBefore); // everything started was finished; nothing else was started
+
+        Bgpipe.Result rerun = await Bgpipe.RunAsync("backlog", _in, "--out", _out, "--call-log", calls);
+
+        Assert.Equal(0, rerun.ExitCode);
+        Assert.Equal(16, Outputs().Length);
+        Assert.Equal(16, Lines(calls)); // no image ran twice
     }
 }

@@ -256,12 +256,19 @@ internal static class BacklogCommand
         return new DeadLetterEntry(key, source, d.LastError ?? "no reason recorded", d.ReceiveCount);
     }
 
+    /// <summary>Reasons quote file names; keep the quotes readable instead of \u0022.</summary>
+    private static readonly JsonSerializerOptions ReadableJson = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = DeadLetterJson.Default,
+    };
+
     private static void WriteDeadLetters(string path, IReadOnlyList<DeadLetterEntry> dead)
     {
         var text = new StringBuilder();
         foreach (DeadLetterEntry entry in dead)
         {
-            text.Append(JsonSerializer.Serialize(entry, DeadLetterJson.Default.DeadLetterEntry)).Append('\n');
+            text.Append(JsonSerializer.Serialize(entry, typeof(DeadLetterEntry), ReadableJson)).Append('\n');
         }
 
         ImageEncoder.WriteAtomically(path, Encoding.UTF8.GetBytes(text.ToString()));

@@ -91,6 +91,7 @@ internal static class BacklogCommand
         try
         {
             matte = MatteModel.Load(s.Model);
+            matte.WarmUp();
         }
         catch (Exception ex) when (ex is ModelNotFoundException or ModelDescriptorMismatchException)
         {

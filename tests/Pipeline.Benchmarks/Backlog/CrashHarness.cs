@@ -42,9 +42,10 @@ internal static class CrashHarness
         using (Process first = BgpipeProcess.Start("backlog", input, "--out", output, "--call-log", callLog))
         {
             var clock = Stopwatch.StartNew();
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20)); // poll the output count, bounded by 10 min
             while (BgpipeProcess.CountOutputs(output) < killAfter && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(10))
             {
-                await Task.Delay(20);
+                await poll.WaitForNextTickAsync();
             }
 
             first.Kill(entireProcessTree: true); // SIGKILL

@@ -23,6 +23,7 @@ internal static class MemoryHarness
             long peak = 0;
             int lastReported = 0;
             var samples = new List<(int Outputs, long Rss)>();
+            using var sampling = new PeriodicTimer(TimeSpan.FromMilliseconds(100)); // the sampling period, not a wait
             while (!p.HasExited)
             {
                 (long rss, long hwm) = Read(p.Id);
@@ -41,7 +42,7 @@ internal static class MemoryHarness
                     Console.WriteLine(string.Create(inv, $"  {outputs,5} outputs: RSS {rss / 1048576.0:0.0} MB, peak {hwm / 1048576.0:0.0} MB"));
                 }
 
-                await Task.Delay(100);
+                await sampling.WaitForNextTickAsync();
             }
 
             await p.WaitForExitAsync();

@@ -59,6 +59,11 @@ public sealed class S3ObjectStore : IObjectStore
     {
         ArgumentNullException.ThrowIfNull(head);
         EnsureAllowed(head.Location.Bucket);
+        if (head.Size > Array.MaxLength)
+        {
+            throw new SourceTooLargeException($"'{head.Location}' is {head.Size:N0} bytes, more than one buffer can hold ({Array.MaxLength:N0})");
+        }
+
         var request = new GetObjectRequest
         {
             BucketName = head.Location.Bucket,

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -7,7 +8,9 @@ using Pipeline.Core.Invocation;
 using Pipeline.Core.Lanes;
 using Pipeline.Core.Polling;
 using Pipeline.Core.Records;
+using Pipeline.Core.Scaling;
 using Pipeline.Core.Sources;
+using Pipeline.Core.Telemetry;
 
 namespace Pipeline.Core.Hosting;
 
@@ -15,6 +18,9 @@ namespace Pipeline.Core.Hosting;
 /// One event source mapping on this host: source → poller → router → lanes (batcher → invoker) → function, with
 /// acknowledgement back to the source. <see cref="RunAsync"/> runs until its token asks it to stop, then stops
 /// polling, finishes each lane's batch in progress, gives unstarted records back, and returns: nothing is lost.
+/// Records that match no filter of <see cref="MappingOptions.Filter"/> are deleted right after polling. With
+/// <see cref="MappingOptions.Scaling"/> enabled, a <see cref="ScalingController"/> runs alongside and sets the lanes.
+/// Counts go to <see cref="Statistics"/> and to the <see cref="MappingMeter"/> instruments, tagged with <see cref="Name"/>.
 /// </summary>
 public sealed class EventSourceMapping
 {
@@ -26,7 +32,9 @@ public sealed class EventSourceMapping
     private readonly ILoggerFactory _loggerFactory;
     private readonly LaneRouter _router;
     private readonly Channel<SourceRecord> _polled;
+    private readonly MappingMetrics _metrics;
     private volatile bool _stopping;
+    private int _concurrency;
 
     public EventSourceMapping(
         MappingOptions options,
@@ -35,11 +43,15 @@ public sealed class EventSourceMapping
         IdempotencyGuard guard,
         TimeProvider? timeProvider = null,
         IJobDecoder? decoder = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null)
     {
         Options = options.Validate();
         options.Invoker.Validate(source.Acknowledger.VisibilityTimeout);
-        _source = source;
+        Name = options.Name ?? source.Name;
+        _metrics = new MappingMetrics(Name, meterFactory);
+        Statistics = new MappingStatistics(_metrics);
+        _source = new ObservedSource(source, Statistics);
         _function = function;
         _guard = guard;
         _decoder = decoder ?? JsonJobDecoder.Instance;
@@ -50,13 +62,23 @@ public sealed class EventSourceMapping
             SingleReader = true,
             SingleWriter = false, // the poller, and the router's resize wake-up
         });
-        _router = new LaneRouter(_polled.Reader, _decoder, options.LaneKey, options.Concurrency, CreateLane, _loggerFactory.CreateLogger<LaneRouter>());
+        _concurrency = options.Scaling.Enabled ? options.Scaling.EffectiveInitialConcurrency : options.Concurrency;
+        _router = new LaneRouter(_polled.Reader, _decoder, options.LaneKey, _concurrency, CreateLane, _loggerFactory.CreateLogger<LaneRouter>());
         _router.AttachWakeUp(_polled.Writer);
     }
 
     public MappingOptions Options { get; }
 
-    public MappingStatistics Statistics { get; } = new();
+    /// <summary>The mapping's name: <see cref="MappingOptions.Name"/>, else the source's name.</summary>
+    public string Name { get; }
+
+    public MappingStatistics Statistics { get; }
+
+    /// <summary>The lane count last asked for (by <see cref="SetConcurrency"/> or the scaling controller).</summary>
+    public int Concurrency => Volatile.Read(ref _concurrency);
+
+    /// <summary>The scaling controller of the current run; null when scaling is off or the mapping is not running.</summary>
+    public ScalingController? Scaler { get; private set; }
 
     /// <summary>The lanes' router (lane count, resize count).</summary>
     public LaneRouter Router => _router;
@@ -69,6 +91,7 @@ public sealed class EventSourceMapping
             throw new ArgumentOutOfRangeException(nameof(lanes), lanes, $"Concurrency must be between 1 and 1,000 (got {lanes}).");
         }
 
+        Volatile.Write(ref _concurrency, lanes);
         _router.RequestLaneCount(lanes);
     }
 
@@ -79,12 +102,20 @@ public sealed class EventSourceMapping
         // blocked on a full channel.
         using var abort = new CancellationTokenSource();
         using CancellationTokenRegistration onStop = stoppingToken.Register(() => _stopping = true);
-        var poller = new Poller(_source, _polled.Writer, Options.MaxRecordsPerPoll, _time, Statistics, _loggerFactory.CreateLogger<Poller>());
+        using IDisposable gauge = _metrics.StartObserving(() => _router.LaneCount);
+        var poller = new Poller(_source, _polled.Writer, Options.MaxRecordsPerPoll, _time, Statistics, _loggerFactory.CreateLogger<Poller>(), Options.Filter);
 
         using var pollStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, abort.Token);
         Task polling = Guard(poller.RunAsync(pollStop.Token), abort);
         Task routing = Guard(_router.RunAsync(abort.Token), abort);
-        await Task.WhenAll(polling, routing).ConfigureAwait(false);
+        Task scaling = Task.CompletedTask;
+        if (Options.Scaling.Enabled)
+        {
+            Scaler = new ScalingController(Options.Scaling, new ScalingView(this), _time, _loggerFactory.CreateLogger<ScalingController>());
+            scaling = Guard(Scaler.RunAsync(pollStop.Token), abort);
+        }
+
+        await Task.WhenAll(polling, routing, scaling).ConfigureAwait(false);
         await Guard(_router.WhenLanesStopped(), abort).ConfigureAwait(false);
     }
 
@@ -106,7 +137,36 @@ public sealed class EventSourceMapping
         var invoker = new BatchInvoker(_function, _guard, _source.Acknowledger, Options.Invoker, Options.Batching, _time, Statistics, _loggerFactory.CreateLogger<BatchInvoker>());
         Lane? lane = null;
         lane = new Lane(id, Options.EffectiveLaneCapacity, Options.Batching, _time,
-            (batches, abort) => invoker.RunAsync(batches, () => _stopping, n => lane!.OnFinished(n), abort));
+            (batches, abort) => invoker.RunAsync(batches, () => _stopping, n => OnBatchFinished(lane!, n), abort));
         return lane;
+    }
+
+    private void OnBatchFinished(Lane lane, int count)
+    {
+        // A batch that held a full BatchSize was cut by size: its lane had more records waiting.
+        Statistics.AddFinishedBatch(count >= Options.Batching.BatchSize);
+        lane.OnFinished(count);
+    }
+
+    private ScalingSignals ReadSignals()
+    {
+        long inFlight = 0;
+        foreach (Lane lane in _router.Lanes)
+        {
+            inFlight += lane.Pending;
+        }
+
+        MappingStatistics s = Statistics;
+        return new ScalingSignals(s.PollCount, s.EmptyPollCount, s.FullPollCount, s.BatchCount, s.FullBatchCount, inFlight, _polled.Reader.Count);
+    }
+
+    /// <summary>The controller's view of this mapping, kept off the mapping's public surface.</summary>
+    private sealed class ScalingView(EventSourceMapping mapping) : IScalingTarget
+    {
+        public int Concurrency => mapping.Concurrency;
+
+        public ScalingSignals ReadSignals() => mapping.ReadSignals();
+
+        public void SetConcurrency(int lanes) => mapping.SetConcurrency(lanes);
     }
 }

@@ -1,6 +1,8 @@
 using Pipeline.Core.Batching;
+using Pipeline.Core.Filtering;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Lanes;
+using Pipeline.Core.Scaling;
 
 namespace Pipeline.Core.Hosting;
 
@@ -10,12 +12,24 @@ namespace Pipeline.Core.Hosting;
 /// </summary>
 public sealed record MappingOptions
 {
+    /// <summary>Names the mapping in logs and in the metrics' <c>mapping</c> tag; default: the source's name.</summary>
+    public string? Name { get; init; }
+
     public BatchingOptions Batching { get; init; } = BatchingOptions.ForSqs();
 
     public InvokerOptions Invoker { get; init; } = InvokerOptions.Default;
 
-    /// <summary>Concurrent lanes (SQS MaximumConcurrency, Kinesis ParallelizationFactor x shards); 1–1,000, default 5.</summary>
+    /// <summary>
+    /// Concurrent lanes (SQS MaximumConcurrency, Kinesis ParallelizationFactor x shards); 1–1,000, default 5. With
+    /// <see cref="Scaling"/> enabled the controller owns the lane count and this is not used.
+    /// </summary>
     public int Concurrency { get; init; } = 5;
+
+    /// <summary>FilterCriteria: records that match no filter are deleted without invoking. Null: every record passes.</summary>
+    public FilterCriteria? Filter { get; init; }
+
+    /// <summary>Scales the lanes as the SQS event source mapping does (off by default: fixed <see cref="Concurrency"/>).</summary>
+    public ScalingOptions Scaling { get; init; } = new();
 
     public LaneKeySource LaneKey { get; init; } = LaneKeySource.JobKey;
 
@@ -32,6 +46,16 @@ public sealed record MappingOptions
 
     public MappingOptions Validate()
     {
+        if (Name is not null && string.IsNullOrWhiteSpace(Name))
+        {
+            throw new ArgumentException("Name must not be blank (leave it null to use the source's name).", nameof(Name));
+        }
+
+        if (Scaling.Enabled)
+        {
+            Scaling.Validate();
+        }
+
         if (Concurrency < 1 || Concurrency > 1000)
         {
             throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, $"Concurrency must be between 1 and 1,000 (got {Concurrency}).");

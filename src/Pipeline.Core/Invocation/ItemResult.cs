@@ -22,13 +22,16 @@ public enum ItemOutcome
 
     /// <summary>Never started (shutdown, or an earlier failure in a FIFO batch): return at once.</summary>
     Released,
+
+    /// <summary>Matched no filter of the mapping's FilterCriteria: delete without invoking, as Lambda does.</summary>
+    Filtered,
 }
 
 /// <summary>Per-item result; failures map onto <c>batchItemFailures</c>.</summary>
 public readonly record struct ItemResult(SourceRecord Record, ItemOutcome Outcome, string? Reason = null, TimeSpan Delay = default, string? ResultLocation = null)
 {
     /// <summary>True when the record must stay on the source (it is a <c>batchItemFailures</c> entry).</summary>
-    public bool IsFailure => Outcome is not (ItemOutcome.Succeeded or ItemOutcome.Skipped);
+    public bool IsFailure => Outcome is not (ItemOutcome.Succeeded or ItemOutcome.Skipped or ItemOutcome.Filtered);
 
     public static ItemResult Success(SourceRecord record, string? location) => new(record, ItemOutcome.Succeeded, ResultLocation: location);
 
@@ -41,4 +44,6 @@ public readonly record struct ItemResult(SourceRecord Record, ItemOutcome Outcom
     public static ItemResult Defer(SourceRecord record, string reason, TimeSpan delay) => new(record, ItemOutcome.Deferred, reason, delay);
 
     public static ItemResult Unstarted(SourceRecord record, string reason) => new(record, ItemOutcome.Released, reason);
+
+    public static ItemResult FilteredOut(SourceRecord record) => new(record, ItemOutcome.Filtered, "matched no filter of FilterCriteria");
 }

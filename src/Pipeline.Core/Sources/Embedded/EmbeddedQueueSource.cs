@@ -58,6 +58,7 @@ public sealed class EmbeddedQueueSource : IRecordSource, IBatchAcknowledger
             {
                 case ItemOutcome.Succeeded:
                 case ItemOutcome.Skipped:
+                case ItemOutcome.Filtered:
                     (deletes ??= new List<string>(results.Count)).Add(handle);
                     break;
                 case ItemOutcome.Released:

@@ -71,7 +71,7 @@ public static class PipelineDefinitionLoader
             definition = new PipelineDefinition(source, description, function, events);
         }
 
-        return errors.All.Count == 0 ? definition! : throw new MappingDefinitionException(errors.All);
+        return errors.All.Count == 0 ? definition! : throw new MappingDefinitionException(Sorted(errors));
     }
 
     /// <summary>
@@ -83,8 +83,10 @@ public static class PipelineDefinitionLoader
         ArgumentNullException.ThrowIfNull(events);
         var errors = new YamlErrors(source);
         IReadOnlyList<EventDefinition> result = ReadEventsCore(events, path, errors);
-        return errors.All.Count == 0 ? result : throw new MappingDefinitionException(errors.All);
+        return errors.All.Count == 0 ? result : throw new MappingDefinitionException(Sorted(errors));
     }
+
+    private static MappingError[] Sorted(YamlErrors errors) => [.. errors.All.OrderBy(e => e.Line ?? 0).ThenBy(e => e.Column ?? 0)];
 
     private static YamlNode? Load(string yaml, YamlErrors errors)
     {
@@ -203,7 +205,8 @@ public static class PipelineDefinitionLoader
             case null:
                 return null;
             default:
-                string hint = SectionReader.Suggest(type, ["SQS", "Kinesis"]) is { } near ? $" (did you mean {near}?)" : string.Empty;
+                string? near = new[] { "SQS", "Kinesis" }.FirstOrDefault(t => string.Equals(t, type, StringComparison.OrdinalIgnoreCase));
+                string hint = near is null ? string.Empty : $" (did you mean {near}?)";
                 entry.Errors.Add(entry.Get("Type"), entry.Child("Type"), $"'{type}' is not supported{hint}; bgpipe runs SQS and Kinesis event source mappings");
                 return null;
         }

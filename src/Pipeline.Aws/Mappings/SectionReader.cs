@@ -83,7 +83,8 @@ internal sealed class SectionReader
 
     public void Required(string key)
     {
-        if (!Has(key))
+        // A misspelling of the key is reported by RejectUnknown ("did you mean ...?"); one error is enough.
+        if (!Has(key) && !_entries.Keys.Any(k => Suggest(k, [key]) is not null))
         {
             Errors.Add(Node, Child(key), "is required");
         }

@@ -260,7 +260,6 @@ public sealed class Provisioner
 
             if (!on)
             {
-                changes.Add($"TTL {status.ToLowerInvariant()} -> {table.TimeToLiveAttribute}");
                 if (!dryRun)
                 {
                     await _clients.DynamoDb.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
@@ -269,6 +268,9 @@ public sealed class Provisioner
                         TimeToLiveSpecification = new TimeToLiveSpecification { AttributeName = table.TimeToLiveAttribute, Enabled = true },
                     }, ct);
                 }
+
+                // Recorded after the call: an endpoint that reads TTL but cannot set it (dynalite) changed nothing.
+                changes.Add($"TTL {status.ToLowerInvariant()} -> {table.TimeToLiveAttribute}");
             }
         }
         catch (AmazonServiceException ex) when (IsUnsupported(ex))
@@ -282,7 +284,6 @@ public sealed class Provisioner
             string status = backups?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus?.Value ?? "DISABLED";
             if (table.PointInTimeRecovery && status != "ENABLED")
             {
-                changes.Add($"point-in-time recovery {status.ToLowerInvariant()} -> enabled");
                 if (!dryRun)
                 {
                     await _clients.DynamoDb.UpdateContinuousBackupsAsync(new UpdateContinuousBackupsRequest
@@ -291,6 +292,8 @@ public sealed class Provisioner
                         PointInTimeRecoverySpecification = new PointInTimeRecoverySpecification { PointInTimeRecoveryEnabled = true },
                     }, ct);
                 }
+
+                changes.Add($"point-in-time recovery {status.ToLowerInvariant()} -> enabled");
             }
         }
         catch (AmazonServiceException ex) when (IsUnsupported(ex))

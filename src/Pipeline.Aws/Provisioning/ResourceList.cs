@@ -90,12 +90,17 @@ public sealed class ResourceList
                 $"The function timeout must be between 1 and {FunctionDefinition.MaxTimeoutSeconds} seconds (got {functionTimeoutSeconds}).");
         }
 
+        if (prefix.Length > 0 && ResourceNames.CheckQueueName(prefix + "x") is not null)
+        {
+            throw new ArgumentException($"The prefix '{prefix}' may hold only letters, digits, '-' and '_' (it starts queue and table names).", nameof(prefix));
+        }
+
         bool fifo = jobsQueue.EndsWith(".fifo", StringComparison.Ordinal);
         string jobsName = prefix + jobsQueue;
         string deadLetterName = fifo ? $"{prefix}{jobsQueue[..^5]}-dlq.fifo" : $"{prefix}{jobsQueue}-dlq";
         string tableName = prefix + idempotencyTable;
         Check(ResourceNames.CheckQueueName(jobsName), nameof(jobsQueue));
-        Check(ResourceNames.CheckQueueName(deadLetterName), nameof(prefix));
+        Check(ResourceNames.CheckQueueName(deadLetterName), nameof(jobsQueue));
         Check(ResourceNames.CheckTableName(tableName), nameof(idempotencyTable));
 
         var bucketResources = new List<BucketResource>();

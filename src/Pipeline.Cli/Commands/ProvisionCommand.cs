@@ -51,7 +51,7 @@ internal static class ProvisionCommand
         }
         catch (ArgumentException ex)
         {
-            return Fail(ex.Message, ExitCodes.Usage);
+            return Fail(Clean(ex), ExitCodes.Usage);
         }
         catch (FileNotFoundException)
         {
@@ -76,7 +76,7 @@ internal static class ProvisionCommand
         }
         catch (ArgumentException ex)
         {
-            return Fail(ex.Message.Split(" (Parameter", 2)[0], ExitCodes.Usage);
+            return Fail(Clean(ex), ExitCodes.Usage);
         }
 
         using ProvisioningClients clients = ProvisioningClients.For(endpoint);
@@ -154,6 +154,9 @@ internal static class ProvisionCommand
             ? $"dry run on {endpoint}: {Count(ProvisionAction.WouldCreate)} to create, {Count(ProvisionAction.WouldUpdate)} to update, {Count(ProvisionAction.Unchanged)} unchanged; nothing was changed"
             : $"{endpoint}: {Count(ProvisionAction.Created)} created, {Count(ProvisionAction.Updated)} updated, {Count(ProvisionAction.Unchanged)} unchanged";
     }
+
+    /// <summary>The sentence only: no "(Parameter 'x')" or "Actual value was" lines for users.</summary>
+    private static string Clean(ArgumentException ex) => ex.Message.Split('\n')[0].Split(" (Parameter", 2)[0].TrimEnd();
 
     private static int Fail(string message, int code)
     {

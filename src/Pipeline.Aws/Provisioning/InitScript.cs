@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text;
+
+namespace Pipeline.Aws.Provisioning;
+
+/// <summary>
+/// Renders a <see cref="ResourceList"/> as a LocalStack init script (awslocal commands for
+/// /etc/localstack/init/ready.d). infra-sam/localstack/init-aws.sh is this output for <see cref="ResourceList.For(string,int,IEnumerable{string}?,string,string)"/>
+/// with its defaults; a test fails when the committed file and the rendering differ.
+/// </summary>
+public static class InitScript
+{
+    /// <summary>Where the committed script lives, relative to the repository root.</summary>
+    public const string RepositoryPath = "infra-sam/localstack/init-aws.sh";
+
+    public static string Render(ResourceList resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        QueueResource dlq = resources.JobsDeadLetterQueue;
+        QueueResource jobs = resources.JobsQueue;
+        TableResource table = resources.IdempotencyTable;
+        var s = new StringBuilder();
+        s.Append("#!/bin/bash\n");
+        s.Append("# bgpipe's resources for LocalStack (mount into /etc/localstack/init/ready.d). Safe to run again: it creates what\n");
+        s.Append("# is missing and sets the queues' attributes back when they drifted.\n");
+        s.Append("#\n");
+        s.Append("# GENERATED from src/Pipeline.Aws/Provisioning/ResourceList.cs; do not edit by hand. Regenerate with\n");
+        s.Append("#   bgpipe provision --print-init-script > infra-sam/localstack/init-aws.sh\n");
+        s.Append("# (tests/Pipeline.Aws.Tests/Provisioning/ResourceAgreementTests.cs fails while they differ).\n");
+        s.Append(CultureInfo.InvariantCulture, $"# Function timeout {resources.FunctionTimeoutSeconds} s, so the jobs queue's visibility timeout is {jobs.VisibilityTimeoutSeconds} s.\n");
+        s.Append("set -euo pipefail\n\n");
+
+        s.Append(CultureInfo.InvariantCulture, $"# {dlq.LogicalId}: jobs that failed {jobs.MaxReceiveCount} receives.\n");
+        AppendQueue(s, "dlq", dlq, null);
+        s.Append("dlq_arn=$(awslocal sqs get-queue-attributes --queue-url \"$dlq_url\" --attribute-names QueueArn --query Attributes.QueueArn --output text)\n\n");
+
+        s.Append(CultureInfo.InvariantCulture, $"# {jobs.LogicalId}: where applications send jobs.\n");
+        AppendQueue(s, "jobs", jobs, "$dlq_arn");
+        s.Append('\n');
+
+        s.Append(CultureInfo.InvariantCulture, $"# {table.LogicalId}: deduplication records.\n");
+        s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {table.Name} >/dev/null 2>&1; then\n");
+        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {table.Name} \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={table.PartitionKey},AttributeType={table.PartitionKeyType} \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={table.PartitionKey},KeyType=HASH \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {table.BillingMode} --sse-specification Enabled={Bool(table.ServerSideEncryption)} >/dev/null\n");
+        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {table.Name}\n");
+        s.Append("fi\n");
+        s.Append(CultureInfo.InvariantCulture, $"if [ \"$(awslocal dynamodb describe-time-to-live --table-name {table.Name} --query TimeToLiveDescription.TimeToLiveStatus --output text)\" != \"ENABLED\" ]; then\n");
+        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb update-time-to-live --table-name {table.Name} --time-to-live-specification Enabled=true,AttributeName={table.TimeToLiveAttribute} >/dev/null\n");
+        s.Append("fi\n");
+        if (table.PointInTimeRecovery)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"awslocal dynamodb update-continuous-backups --table-name {table.Name} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true >/dev/null\n");
+        }
+
+        foreach (BucketResource bucket in resources.Buckets)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\n# {bucket.LogicalId}\n");
+            s.Append(CultureInfo.InvariantCulture, $"awslocal s3api head-bucket --bucket {bucket.Name} >/dev/null 2>&1 || awslocal s3api create-bucket --bucket {bucket.Name} >/dev/null\n");
+        }
+
+        s.Append("\necho \"bgpipe: resources ready\"\n");
+        return s.ToString();
+    }
+
+    private static void AppendQueue(StringBuilder s, string variable, QueueResource queue, string? deadLetterArnVariable)
+    {
+        // FifoQueue is fixed at creation; the rest is set afterwards so a rerun also repairs drift (create-queue
+        // with differing attributes fails on an existing queue).
+        string create = queue.Fifo ? " --attributes FifoQueue=true" : string.Empty;
+        s.Append(CultureInfo.InvariantCulture, $"{variable}_url=$(awslocal sqs create-queue --queue-name {queue.Name}{create} --query QueueUrl --output text)\n");
+        IReadOnlyDictionary<string, string> attributes = queue.Attributes(deadLetterArnVariable is null ? null : "%s", includeCreateOnly: false);
+        string json = "{" + string.Join(",", attributes.Select(a => $"\"{a.Key}\":\"{a.Value.Replace("\"", "\\\\\"", StringComparison.Ordinal)}\"")) + "}";
+        string argument = deadLetterArnVariable is null ? $"'{json}'" : $"\"$(printf '{json}' \"{deadLetterArnVariable}\")\"";
+        s.Append(CultureInfo.InvariantCulture, $"awslocal sqs set-queue-attributes --queue-url \"${variable}_url\" --attributes {argument}\n");
+    }
+
+    private static string Bool(bool value) => value ? "true" : "false";
+}

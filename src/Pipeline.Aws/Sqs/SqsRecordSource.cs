@@ -22,8 +22,8 @@ namespace Pipeline.Aws.Sqs;
 /// soon as any of them answers, with what every finished call got. Calls still long-polling stay outstanding for the
 /// next receive, so one slow long poll never holds back messages already received, and a backlog is drained by several
 /// calls side by side. A max of 10 or less is exactly one call at a time. Messages beyond max wait for the next call.
-/// When the caller's token is cancelled (shutdown), outstanding calls are cancelled and whatever they or the carry-over
-/// held is made visible again at once.
+/// When the caller's token is cancelled (shutdown), outstanding calls are left to finish (within WaitTimeSeconds, so
+/// a shorter wait means a faster shutdown) and whatever they or the carry-over held is made visible again at once.
 /// </para>
 /// <para>
 /// Acknowledgement failures never throw per message. An entry that SQS rejects as the sender's fault (a stale or
@@ -39,6 +39,7 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
 {
     private static readonly List<string> AllAttributes = ["All"];
     private static readonly SourceRecord[] NoRecords = [];
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly IAmazonSQS _sqs;
     private readonly SqsSourceOptions _options;
@@ -306,7 +307,17 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
 
     private async Task StopReceivingAsync()
     {
-        await _receiveStop.CancelAsync().ConfigureAwait(false);
+        // Let outstanding long polls finish instead of cancelling them: a server does not learn that a client gave up
+        // on a long poll, and would go on to receive messages (released ones included) that nobody then holds, hiding
+        // them for a whole visibility timeout. A poll ends within WaitTimeSeconds; only one that outlives that by a
+        // margin is cancelled.
+        if (_outstanding.Count > 0)
+        {
+            TimeSpan limit = TimeSpan.FromSeconds(_options.WaitTimeSeconds) + StopGrace;
+            await ((Task)Task.WhenAll(_outstanding)).WaitAsync(limit, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _receiveStop.CancelAsync().ConfigureAwait(false);
+        }
+
         foreach (Task<SourceRecord[]> call in _outstanding)
         {
             await ((Task)call).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -26,6 +26,11 @@ namespace Pipeline.Aws.Sqs;
 /// a shorter wait means a faster shutdown) and whatever they or the carry-over held is made visible again at once.
 /// </para>
 /// <para>
+/// Deletes of concurrent acknowledgements (one per lane) are merged into full DeleteMessageBatch calls: a full 10
+/// goes at once, a partial batch only while no other partial one is in flight (group commit), so lanes whose batches
+/// are not full share delete calls under load, and an idle queue's delete is not delayed.
+/// </para>
+/// <para>
 /// Acknowledgement failures never throw per message. An entry that SQS rejects as the sender's fault (a stale or
 /// invalid receipt handle: the message was already deleted, or its visibility ran out and it was received again) is
 /// logged and counted in <see cref="StaleAcknowledgements"/>, not retried: the same request cannot succeed, and the
@@ -48,6 +53,7 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
     private readonly SemaphoreSlim _receiveGate = new(1, 1);
     private readonly List<Task<SourceRecord[]>> _outstanding = [];
     private readonly Queue<SourceRecord> _carry = new();
+    private readonly SqsDeleteCoalescer<Entry> _deletes;
     private CancellationTokenSource _receiveStop = new();
     private long _stale;
     private long _failed;
@@ -65,6 +71,8 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
         _logger = logger ?? (ILogger)NullLogger.Instance;
         VisibilityTimeout = options.VisibilityTimeout ?? queue.VisibilityTimeout;
         Name = queue.Arn ?? queue.Url;
+        // Deletes run to the end even at shutdown (as the embedded queue's do): a dropped delete only causes a redelivery.
+        _deletes = new SqsDeleteCoalescer<Entry>(chunk => ApplyAsync(Operation.Delete, chunk, CancellationToken.None));
     }
 
     /// <summary>Resolves <see cref="SqsSourceOptions.Queue"/> (URL, name or ARN), reads its attributes, and creates the source.</summary>
@@ -158,7 +166,7 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
             (changes ??= new List<Entry>(results.Count)).Add(new Entry(result.Record, ToSeconds(delay)));
         }
 
-        Task deleting = deletes is null ? Task.CompletedTask : ApplyAsync(Operation.Delete, deletes, cancellationToken);
+        Task deleting = deletes is null ? Task.CompletedTask : _deletes.EnqueueAsync(deletes);
         Task changing = changes is null ? Task.CompletedTask : ApplyAsync(Operation.ChangeVisibility, changes, cancellationToken);
         await Task.WhenAll(deleting, changing).ConfigureAwait(false);
     }
@@ -218,9 +226,8 @@ public sealed partial class SqsRecordSource : IRecordSource, IBatchAcknowledger,
 
     private SourceRecord ToRecord(Message message)
     {
-        Dictionary<string, string> attributes = message.Attributes is { Count: > 0 } system
-            ? new Dictionary<string, string>(system, StringComparer.Ordinal)
-            : new Dictionary<string, string>(StringComparer.Ordinal);
+        // The response is ours alone, so its attribute dictionary becomes the record's without a copy.
+        Dictionary<string, string> attributes = message.Attributes ?? new Dictionary<string, string>(StringComparer.Ordinal);
         if (message.MessageAttributes is { Count: > 0 } custom)
         {
             foreach ((string name, MessageAttributeValue value) in custom)

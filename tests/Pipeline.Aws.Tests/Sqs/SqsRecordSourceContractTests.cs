@@ -115,7 +115,8 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
         EventSourceMapping mapping = Mapping(source, function, SqsMappingDefaults.For(false, concurrency: 1, invoker: FastInvoker));
 
         await RunUntilAsync(mapping, () => Task.FromResult(mapping.Statistics.SucceededEventCount == 8 && mapping.Statistics.RetriedEventCount >= 2), "8 successes and 2 failures");
-        await Wait.UntilAsync(async () => await CountAsync(sqs, queue.Url) == (2, 0), "the two failed messages visible again", Bound);
+        // fauxqs moves an expired message back to "visible" only when it is next received, so either count is fine here.
+        await Wait.UntilAsync(async () => await CountAsync(sqs, queue.Url) is (2, 0) or (0, 2), "only the two failed messages on the queue", Bound);
 
         List<Message> left = await ReceiveAllAsync(sqs, queue.Url, 2);
         Assert.Equal(["p3", "p7"], left.Select(m => m.Body).Select(b => b.Contains("p3", StringComparison.Ordinal) ? "p3" : b.Contains("p7", StringComparison.Ordinal) ? "p7" : b).Order(StringComparer.Ordinal));

@@ -7,6 +7,7 @@ using Pipeline.Benchmarks.Backlog;
 //   backlog-throughput <images-dir> [rounds]    bgpipe backlog images/s vs the bare loop, same run
 //   backlog-crash <images-dir> [count] [kill-after...]   SIGKILL and rerun
 //   backlog-memory <images-dir> [count]         RSS over a long backlog
+//   sqs-poller-efficiency [messages] [concurrency] [rounds]   SQS poller vs a bare receive/delete loop on fauxqs
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -14,6 +15,7 @@ return args.FirstOrDefault() switch
     "backlog-throughput" => await ThroughputHarness.RunAsync(args[1..]),
     "backlog-crash" => await CrashHarness.RunAsync(args[1..]),
     "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
+    "sqs-poller-efficiency" => await Pipeline.Benchmarks.Sqs.SqsPollerEfficiency.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -51,7 +51,7 @@ internal sealed class DynamoDbTestKit(EmulatorFixture emulator) : IDisposable
 }
 
 /// <summary>A job function that counts calls per job key, optionally doing something before it returns.</summary>
-internal sealed class CountingJobFunction(Func<Job, CancellationToken, Task>? body = null) : IJobFunction
+internal sealed class CountingJobFunction(Func<Job, InvocationContext, CancellationToken, Task>? body = null) : IJobFunction
 {
     public ConcurrentDictionary<string, int> CallsByKey { get; } = new();
 
@@ -60,7 +60,7 @@ internal sealed class CountingJobFunction(Func<Job, CancellationToken, Task>? bo
         CallsByKey.AddOrUpdate(job.Key, 1, (_, n) => n + 1);
         if (body is not null)
         {
-            await body(job, cancellationToken);
+            await body(job, context, cancellationToken);
         }
 
         return new JobOutput("s3://out/" + job.Source);

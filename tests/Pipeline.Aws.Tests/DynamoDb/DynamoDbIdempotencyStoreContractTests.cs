@@ -30,7 +30,11 @@ public abstract class DynamoDbIdempotencyStoreContract(EmulatorFixture emulator)
 }
 
 [Collection(EmulatorCollections.Moto)]
-public sealed class DynamoDbIdempotencyStoreContractOnMoto(MotoFixture emulator) : DynamoDbIdempotencyStoreContract(emulator);
+public sealed class DynamoDbIdempotencyStoreContractOnMoto(MotoFixture emulator) : DynamoDbIdempotencyStoreContract(emulator)
+{
+    [Fact(Skip = MotoLimits.NoAtomicConditionalWrites)]
+    public override Task GivenTwoStoreInstances_WhenEightTasksClaimTheSameKeysAtOnce_ThenEachKeyHasExactlyOneWinner() => Task.CompletedTask;
+}
 
 [Collection(EmulatorCollections.Dynalite)]
 public sealed class DynamoDbIdempotencyStoreContractOnDynalite(DynaliteFixture emulator) : DynamoDbIdempotencyStoreContract(emulator);
@@ -42,9 +46,9 @@ public sealed class DynamoDbIdempotencyStoreContractOnMotoWithTransactions(MotoF
     protected override DynamoDbIdempotencyStoreOptions Configure(DynamoDbIdempotencyStoreOptions options) =>
         options with { UseTransactions = true, TransactionItems = 10 };
 
-    // Seen failing here: two winners of one key. moto 5.2.1 undoes a cancelled transaction by restoring a deep copy of
-    // the whole table taken before it, which also erases claims other clients wrote meanwhile. DynamoDB isolates
-    // transactions, so this is the emulator's limit; the same race without transactions runs on moto and dynalite.
+    // Besides moto's non-atomic conditional puts, moto 5.2.1 undoes a cancelled transaction by restoring a deep copy of
+    // the whole table taken before it, which also erases claims other clients wrote meanwhile (seen here: two winners
+    // of one key in the first run). DynamoDB isolates transactions; the race without transactions runs on dynalite.
     [Fact(Skip = "moto rolls a cancelled transaction back by restoring a whole-table snapshot, erasing other clients' concurrent writes")]
     public override Task GivenTwoStoreInstances_WhenEightTasksClaimTheSameKeysAtOnce_ThenEachKeyHasExactlyOneWinner() => Task.CompletedTask;
 }

@@ -7,6 +7,8 @@ using Pipeline.Benchmarks.Backlog;
 //   backlog-throughput <images-dir> [rounds]    bgpipe backlog images/s vs the bare loop, same run
 //   backlog-crash <images-dir> [count] [kill-after...]   SIGKILL and rerun
 //   backlog-memory <images-dir> [count]         RSS over a long backlog
+//   dedup-cost [records] [rounds]              idempotency claim+complete ms per record: DynamoDB store on moto and
+//                                              dynalite (single, batches of 10 as PutItems or TransactWriteItems), SQLite
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -14,6 +16,7 @@ return args.FirstOrDefault() switch
     "backlog-throughput" => await ThroughputHarness.RunAsync(args[1..]),
     "backlog-crash" => await CrashHarness.RunAsync(args[1..]),
     "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
+    "dedup-cost" => await Pipeline.Benchmarks.DedupCost.DedupCostHarness.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

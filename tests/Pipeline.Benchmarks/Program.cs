@@ -8,6 +8,8 @@ using Pipeline.Benchmarks.Backlog;
 //   backlog-crash <images-dir> [count] [kill-after...]   SIGKILL and rerun
 //   backlog-memory <images-dir> [count]         RSS over a long backlog
 //   sqs-poller-efficiency [messages] [concurrency] [rounds]   SQS poller vs a bare receive/delete loop on fauxqs
+//   dedup-cost [records] [rounds]              idempotency claim+complete ms per record: DynamoDB store on moto and
+//                                              dynalite (single, batches of 10 as PutItems or TransactWriteItems), SQLite
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -16,6 +18,7 @@ return args.FirstOrDefault() switch
     "backlog-crash" => await CrashHarness.RunAsync(args[1..]),
     "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
     "sqs-poller-efficiency" => await Pipeline.Benchmarks.Sqs.SqsPollerEfficiency.RunAsync(args[1..]),
+    "dedup-cost" => await Pipeline.Benchmarks.DedupCost.DedupCostHarness.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

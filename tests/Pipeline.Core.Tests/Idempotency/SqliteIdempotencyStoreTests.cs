@@ -1,4 +1,5 @@
 using Pipeline.Core.Idempotency;
+using Pipeline.Testing.Idempotency;
 
 namespace Pipeline.Core.Tests.Idempotency;
 

@@ -114,9 +114,13 @@ public sealed class EmulatorProcess : IAsyncDisposable
 
             case EmulatorKind.Dynalite:
             {
+                // No simulated CREATING/DELETING delays (500 ms by default): tests create a table each.
                 var info = Node("dynalite/cli.js");
-                info.ArgumentList.Add("--port");
-                info.ArgumentList.Add(port_);
+                foreach (var arg in new[] { "--port", port_, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0" })
+                {
+                    info.ArgumentList.Add(arg);
+                }
+
                 return info;
             }
 

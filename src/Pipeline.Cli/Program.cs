@@ -8,6 +8,7 @@ root.Subcommands.Add(Pipeline.Cli.Backlog.BacklogCommand.Create());
 root.Subcommands.Add(RemoveCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(Pipeline.Cli.Hosting.RunCommand.Create());
 root.Subcommands.Add(ProvisionCommand.Create());
 
 try

@@ -115,12 +115,14 @@ public sealed partial class BatchInvoker
             if (item.Job is not { } job)
             {
                 results[i] = ItemResult.Permanent(record, $"invalid job: {item.Error}");
+                LogPermanent(_logger, record.Id, results[i].Reason!);
                 continue;
             }
 
             if (record.PayloadBytes > _maxPayloadBytes)
             {
                 results[i] = ItemResult.Permanent(record, $"record of {record.Body.Length:N0} bytes exceeds the batch payload cap of {_maxPayloadBytes:N0} bytes");
+                LogPermanent(_logger, record.Id, results[i].Reason!);
                 continue;
             }
 
@@ -132,6 +134,7 @@ public sealed partial class BatchInvoker
             catch (PermanentJobException ex)
             {
                 results[i] = ItemResult.Permanent(record, ex.Message);
+                LogPermanent(_logger, record.Id, ex.Message);
                 continue;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -221,6 +224,7 @@ public sealed partial class BatchInvoker
                     break;
                 case ClaimStatus.FailedPermanent:
                     results[i] = ItemResult.Permanent(record, outcome.Existing?.FailureReason ?? "failed permanently on an earlier receive");
+                    LogFailFast(_logger, record.Id, record.ReceiveCount, results[i].Reason!);
                     break;
                 default:
                     // Wait out the other owner's claim instead of burning receives on it.
@@ -478,6 +482,9 @@ public sealed partial class BatchInvoker
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Record {MessageId} failed permanently: {Reason}")]
     private static partial void LogPermanent(ILogger logger, string messageId, string reason);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Record {MessageId} (receive {ReceiveCount}) fails fast, as on its earlier receive: {Reason}")]
+    private static partial void LogFailFast(ILogger logger, string messageId, int receiveCount, string reason);
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Record {MessageId} (receive {ReceiveCount}) goes back to the source: {Reason}")]
     private static partial void LogRetriable(ILogger logger, string messageId, int receiveCount, string reason);

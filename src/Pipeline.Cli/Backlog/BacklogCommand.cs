@@ -43,20 +43,30 @@ internal static class BacklogCommand
         var json = new Option<string?>("--json") { Description = "Write the summary as JSON (done, skipped, deadLettered, elapsedSeconds, imagesPerSecond)." };
         var retry = new Option<bool>("--retry-dead-letters") { Description = "Clear the permanent failures of earlier runs and try those images again." };
         var callLog = new Option<string?>("--call-log") { Description = "Append one line per function call to this file (for crash tests)." };
-        var command = new Command("backlog", "Remove the background of every image under a folder, through the embedded queue.")
+        var endpoint = new Option<string?>("--endpoint-url") { Description = "Run through SQS, DynamoDB and S3 at this AWS-compatible endpoint (LocalStack, moto_server) instead of the embedded queue." };
+        var aws = new Option<bool>("--aws") { Description = "Run through SQS, DynamoDB and S3 on AWS itself (default credentials and region chains)." };
+        var prefix = new Option<string>("--prefix") { Description = "Prefix of the queue and table names (with --endpoint-url or --aws), as for 'bgpipe provision'.", DefaultValueFactory = _ => "bgpipe-" };
+        var command = new Command("backlog", "Remove the background of every image under a folder or s3://bucket/prefix: through the embedded queue, or through SQS, DynamoDB and S3 with --endpoint-url.")
         {
-            input, outDir, output, background, model, concurrency, json, retry, callLog,
+            input, outDir, output, background, model, concurrency, json, retry, callLog, endpoint, aws, prefix,
         };
         command.SetAction((parse, ct) => RunAsync(new Settings(
             parse.GetValue(input)!, parse.GetValue(outDir)!, parse.GetValue(output)!, parse.GetValue(background), parse.GetValue(model),
-            parse.GetValue(concurrency), parse.GetValue(json), parse.GetValue(retry), parse.GetValue(callLog)), ct));
+            parse.GetValue(concurrency), parse.GetValue(json), parse.GetValue(retry), parse.GetValue(callLog),
+            parse.GetValue(endpoint), parse.GetValue(aws), parse.GetValue(prefix)!), ct));
         return command;
     }
 
     /// <summary>Two lanes: one image decodes or encodes while the other runs the model (2 cores here).</summary>
     public static int DefaultConcurrency => Math.Clamp(Environment.ProcessorCount, 2, 8);
 
-    private sealed record Settings(string In, string Out, string Output, string? Background, string? Model, int Concurrency, string? Json, bool RetryDeadLetters, string? CallLog);
+    internal sealed record Settings(
+        string In, string Out, string Output, string? Background, string? Model, int Concurrency, string? Json, bool RetryDeadLetters, string? CallLog,
+        string? EndpointUrl = null, bool Aws = false, string Prefix = "bgpipe-")
+    {
+        /// <summary>Through SQS, DynamoDB and S3 rather than the embedded queue.</summary>
+        public bool Remote => EndpointUrl is not null || Aws || Pipeline.Core.Storage.S3Uri.IsS3(In) || Pipeline.Core.Storage.S3Uri.IsS3(Out);
+    }
 
     private static async Task<int> RunAsync(Settings s, CancellationToken ct)
     {
@@ -65,14 +75,19 @@ internal static class BacklogCommand
             return Fail(usage, ExitCodes.Usage);
         }
 
-        if (!Directory.Exists(s.In))
-        {
-            return Fail(File.Exists(s.In) ? $"{s.In} is a file; use 'bgpipe remove' for one image" : $"{s.In}: no such folder", ExitCodes.Usage);
-        }
-
         if (s.Concurrency is < 1 or > 1000)
         {
             return Fail($"--concurrency must be between 1 and 1000 (got {s.Concurrency})", ExitCodes.Usage);
+        }
+
+        if (s.Remote)
+        {
+            return await RunRemoteAsync(s, request, ct).ConfigureAwait(false);
+        }
+
+        if (!Directory.Exists(s.In))
+        {
+            return Fail(File.Exists(s.In) ? $"{s.In} is a file; use 'bgpipe remove' for one image" : $"{s.In}: no such folder", ExitCodes.Usage);
         }
 
         string inRoot = Path.GetFullPath(s.In);
@@ -205,6 +220,61 @@ internal static class BacklogCommand
         return dead.Count > 0 ? ExitCodes.DeadLettered : ExitCodes.Ok;
     }
 
+    private static async Task<int> RunRemoteAsync(Settings s, RemovalRequest request, CancellationToken ct)
+    {
+        if (s.EndpointUrl is not null && s.Aws)
+        {
+            return Fail("give --endpoint-url or --aws, not both", ExitCodes.Usage);
+        }
+
+        if (s.EndpointUrl is null && !s.Aws)
+        {
+            return Fail("s3:// locations need --endpoint-url URL (LocalStack, moto_server) or --aws (AWS itself)", ExitCodes.Usage);
+        }
+
+        if (RemoteBacklog.TryParse(s.In, s.Out, out RemoteBacklog.Locations where) is { } usage)
+        {
+            return Fail(usage, ExitCodes.Usage);
+        }
+
+        if (s.EndpointUrl is not null && !Uri.TryCreate(s.EndpointUrl, UriKind.Absolute, out _))
+        {
+            return Fail($"--endpoint-url '{s.EndpointUrl}' is not an absolute URL", ExitCodes.Usage);
+        }
+
+        MatteModel matte;
+        try
+        {
+            matte = MatteModel.Load(s.Model);
+            matte.WarmUp();
+        }
+        catch (Exception ex) when (ex is ModelNotFoundException or ModelDescriptorMismatchException)
+        {
+            return Fail(ex.Message, ExitCodes.Infrastructure);
+        }
+
+        using (matte)
+        {
+            try
+            {
+                return await RemoteBacklog.RunAsync(s, request, where, matte, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ArgumentException or Pipeline.Cli.Hosting.HostConfigurationException)
+            {
+                return Fail(ex.Message, ExitCodes.Usage);
+            }
+            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException
+                or Pipeline.Aws.Sqs.SqsMessageTooLargeException or Pipeline.Aws.Sqs.SqsSendFailedException or Pipeline.Aws.Sqs.SqsQueueNotFoundException
+                or Pipeline.Aws.Provisioning.EndpointUnreachableException or Pipeline.Aws.Provisioning.ProvisioningConflictException
+                or IOException or UnauthorizedAccessException)
+            {
+                return Fail($"{s.EndpointUrl ?? "AWS"}: {ex.Message}", ExitCodes.Infrastructure);
+            }
+        }
+    }
+
+    internal static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path));
+
     private static async Task<IdempotencyRecord?> PreviousFailureAsync(SqliteIdempotencyStore store, FileBackgroundRemovalFunction function, Job job, CancellationToken ct)
     {
         string? identity;
@@ -264,7 +334,11 @@ internal static class BacklogCommand
         TypeInfoResolver = DeadLetterJson.Default,
     };
 
-    private static void WriteDeadLetters(string path, IReadOnlyList<DeadLetterEntry> dead)
+    private static void WriteDeadLetters(string path, IReadOnlyList<DeadLetterEntry> dead) =>
+        ImageEncoder.WriteAtomically(path, DeadLetterReport(dead));
+
+    /// <summary>One JSON line per dead letter: job, source, reason, receives.</summary>
+    internal static byte[] DeadLetterReport(IReadOnlyList<DeadLetterEntry> dead)
     {
         var text = new StringBuilder();
         foreach (DeadLetterEntry entry in dead)
@@ -272,10 +346,10 @@ internal static class BacklogCommand
             text.Append(JsonSerializer.Serialize(entry, typeof(DeadLetterEntry), ReadableJson)).Append('\n');
         }
 
-        ImageEncoder.WriteAtomically(path, Encoding.UTF8.GetBytes(text.ToString()));
+        return Encoding.UTF8.GetBytes(text.ToString());
     }
 
-    private static IEnumerable<string> EnumerateFiles(string inRoot, string outRoot)
+    internal static IEnumerable<string> EnumerateFiles(string inRoot, string outRoot)
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0, ReturnSpecialDirectories = false };
         string outPrefix = outRoot.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
@@ -284,7 +358,7 @@ internal static class BacklogCommand
             .Order(StringComparer.Ordinal);
     }
 
-    private static void PrintSummary(BacklogSummary s, string outRoot, bool interrupted)
+    internal static void PrintSummary(BacklogSummary s, string outRoot, bool interrupted)
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine();
@@ -295,7 +369,7 @@ internal static class BacklogCommand
 
         Console.WriteLine(string.Create(inv, $"  done           {s.Done,8}"));
         Console.WriteLine(string.Create(inv, $"  skipped        {s.Skipped,8}   (already done)"));
-        Console.WriteLine(string.Create(inv, $"  dead-lettered  {s.DeadLettered,8}   (see {Path.Combine(outRoot, "dead-letters.jsonl")})"));
+        Console.WriteLine(string.Create(inv, $"  dead-lettered  {s.DeadLettered,8}   (see {(outRoot.EndsWith(".jsonl", StringComparison.Ordinal) ? outRoot : Path.Combine(outRoot, "dead-letters.jsonl"))})"));
         foreach (DeadLetterEntry d in s.DeadLetters.Take(50))
         {
             Console.WriteLine($"    {d.Source}: {d.Reason}");

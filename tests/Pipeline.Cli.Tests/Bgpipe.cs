@@ -24,6 +24,47 @@ internal static class Bgpipe
         return p;
     }
 
+    /// <summary>Starts bgpipe without waiting; <paramref name="stderr"/> returns what it has written to stderr and stdout so far.</summary>
+    public static Process StartCapturing(out Func<string> stderr, params string[] args)
+    {
+        var text = new System.Text.StringBuilder();
+        var gate = new object();
+        Process p = Process.Start(Info(args))!;
+        void Keep(string? line)
+        {
+            if (line is not null)
+            {
+                lock (gate)
+                {
+                    text.AppendLine(line);
+                }
+            }
+        }
+
+        p.OutputDataReceived += (_, e) => Keep(e.Data);
+        p.ErrorDataReceived += (_, e) => Keep(e.Data);
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        stderr = () =>
+        {
+            lock (gate)
+            {
+                return text.ToString();
+            }
+        };
+        return p;
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager would.</summary>
+    public static void Terminate(Process process)
+    {
+        if (!process.HasExited)
+        {
+            using Process kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            kill.WaitForExit();
+        }
+    }
+
     private static ProcessStartInfo Info(string[] args)
     {
         // The apphost (not 'dotnet bgpipe.dll') so that signals reach bgpipe itself.

@@ -112,9 +112,11 @@ internal static class RemoteBacklog
         using ILoggerFactory loggers = ConsoleLineLoggerProvider.CreateFactory(LogLevel.Warning);
 
         // 1. Resources: the jobs queue with its DLQ (redrive after 5 receives), the idempotency table, the buckets.
-        ResourceList resources = ResourceList.For(s.Prefix, FunctionTimeoutSeconds, where.Buckets);
+        ResourceList resources;
         using (ProvisioningClients clients = ProvisioningClients.For(endpoint))
         {
+            int timeout = await ProvisionedTimeoutAsync(clients.Sqs, s.Prefix + ResourceList.DefaultJobsQueue, ct).ConfigureAwait(false) ?? FunctionTimeoutSeconds;
+            resources = ResourceList.For(s.Prefix, timeout, where.Buckets);
             ProvisionReport provisioned = await new Provisioner(clients, time).ApplyAsync(resources, dryRun: false, ct).ConfigureAwait(false);
             foreach (string warning in provisioned.Warnings)
             {
@@ -209,6 +211,25 @@ internal static class RemoteBacklog
         }
 
         return dead.Count > 0 ? ExitCodes.DeadLettered : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The function timeout an existing jobs queue was provisioned for (its visibility timeout / 6), so provisioning
+    /// here keeps what <c>bgpipe provision --function-timeout</c> set instead of "repairing" it. Null when the queue is
+    /// missing or was not provisioned by us.
+    /// </summary>
+    private static async Task<int?> ProvisionedTimeoutAsync(Amazon.SQS.IAmazonSQS sqs, string queue, CancellationToken ct)
+    {
+        try
+        {
+            SqsQueueInfo info = await SqsQueues.DescribeAsync(sqs, queue, ct).ConfigureAwait(false);
+            int seconds = (int)info.VisibilityTimeout.TotalSeconds;
+            return seconds > 0 && seconds % ResourceList.VisibilityTimeoutMultiplier == 0 ? seconds / ResourceList.VisibilityTimeoutMultiplier : null;
+        }
+        catch (SqsQueueNotFoundException)
+        {
+            return null;
+        }
     }
 
     private static async IAsyncEnumerable<Job> JobsAsync(Locations where, RemovalRequest request, RemoteStack stack, Action<long> ignored,

@@ -29,9 +29,7 @@ public sealed class FileBackgroundRemovalFunction : IJobFunction
     public ValueTask<string?> GetSourceIdentityAsync(Job job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        FileInfo file = ExistingSource(job.Source);
-        return ValueTask.FromResult<string?>(string.Create(
-            System.Globalization.CultureInfo.InvariantCulture, $"{file.Length}-{file.LastWriteTimeUtc.Ticks}"));
+        return ValueTask.FromResult<string?>(Identity(ExistingSource(job.Source)));
     }
 
     /// <summary>Writes the result and returns its full path.</summary>
@@ -43,30 +41,24 @@ public sealed class FileBackgroundRemovalFunction : IJobFunction
 
         FileInfo source = ExistingSource(job.Source);
         string destination = _roots.ResolveDestination(job);
-        RemovalRequest request = Request(job);
-        byte[] encoded = Read(job.Source, source);
-
-        RemovalResult result;
-        try
-        {
-            result = _remover.Remove(encoded, request, job.Source);
-        }
-        catch (ImageRejectedException ex)
-        {
-            throw new PermanentJobException(ex.Message, ex);
-        }
-
-        try
-        {
-            ImageEncoder.WriteAtomically(destination, result.Png);
-        }
-        catch (IOException ex)
-        {
-            throw new TransientJobException($"could not write destination '{Shown(job.Destination ?? FileRoots.DefaultDestination(job.Source))}': {ex.Message}", ex);
-        }
-
-        return ValueTask.FromResult(new JobOutput(destination));
+        RemovalRequest request = JobRemoval.Request(job);
+        var to = new FileDestination(destination, job.Destination ?? FileRoots.DefaultDestination(job.Source));
+        return JobRemoval.RunAsync(_remover, job, request, new FileSource(job.Source, source), to, context.IdempotencyKey, cancellationToken);
     }
+
+    internal BackgroundRemover Remover => _remover;
+
+    internal IFunctionCallLog? CallLog => _callLog;
+
+    /// <summary>The source side of a job that writes elsewhere (S3): inside the input folder and existing, not yet read.</summary>
+    internal IJobSource OpenSource(string jobSource) => new FileSource(jobSource, ExistingSource(jobSource));
+
+    /// <summary>The destination side of a job that reads elsewhere (S3): a path inside the output folder, not yet written.</summary>
+    internal IJobDestination OpenDestination(string jobDestination) =>
+        new FileDestination(_roots.ResolveDestination(jobDestination), jobDestination);
+
+    private static string Identity(FileInfo file) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file.Length}-{file.LastWriteTimeUtc.Ticks}");
 
     private FileInfo ExistingSource(string jobSource)
     {
@@ -101,21 +93,32 @@ public sealed class FileBackgroundRemovalFunction : IJobFunction
         }
     }
 
-    private static RemovalRequest Request(Job job)
+    private sealed class FileSource(string jobSource, FileInfo file) : IJobSource
     {
-        if (job.Background is { } background)
+        public string Name => jobSource;
+
+        public ValueTask<string> IdentityAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Identity(file));
+
+        // The identity is the one checked before the read, like the claim's: a file rewritten in between is caught next time.
+        public ValueTask<SourceContent> ReadAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new SourceContent(Read(jobSource, file), Identity(file)));
+    }
+
+    private sealed class FileDestination(string path, string jobDestination) : IJobDestination
+    {
+        public ValueTask<string> WriteAsync(byte[] png, string writerTag, CancellationToken cancellationToken)
         {
             try
             {
-                ImageEncoder.ParseHexColour(background);
+                ImageEncoder.WriteAtomically(path, png);
             }
-            catch (ArgumentException ex)
+            catch (IOException ex)
             {
-                throw new PermanentJobException($"background '{Shown(background)}' must be a colour as #RRGGBB", ex);
+                throw new TransientJobException($"could not write destination '{Shown(jobDestination)}': {ex.Message}", ex);
             }
-        }
 
-        return new RemovalRequest(job.Output, job.Background);
+            return ValueTask.FromResult(path);
+        }
     }
 
     private static string Shown(string path) => FileRoots.Show(path);

@@ -71,15 +71,27 @@ public sealed record FileRoots
         ArgumentNullException.ThrowIfNull(job);
         string source = ResolveSource(job.Source);
         string relative = job.Destination ?? DefaultDestination(job.Source);
-        string destination = Resolve(OutputRoot, relative, "destination", OutputFolder);
-        if (Directory.Exists(destination) || EndsAsFolder(relative))
-        {
-            throw new PermanentJobException($"destination '{Show(relative)}' names a folder, not a file");
-        }
-
+        string destination = ResolveDestination(relative);
         if (RealPath.Same(destination, source))
         {
             throw new PermanentJobException($"destination '{Show(relative)}' is the source '{Show(job.Source)}' itself; it would be overwritten");
+        }
+
+        return destination;
+    }
+
+    /// <summary>
+    /// The real path of a destination named relative to the output folder, for a job whose source is not a local
+    /// file (an S3 object). Throws <see cref="PermanentJobException"/> when it leaves the output folder (existing
+    /// symlinks included) or names a folder.
+    /// </summary>
+    public string ResolveDestination(string jobDestination)
+    {
+        ArgumentNullException.ThrowIfNull(jobDestination);
+        string destination = Resolve(OutputRoot, jobDestination, "destination", OutputFolder);
+        if (Directory.Exists(destination) || EndsAsFolder(jobDestination))
+        {
+            throw new PermanentJobException($"destination '{Show(jobDestination)}' names a folder, not a file");
         }
 
         return destination;

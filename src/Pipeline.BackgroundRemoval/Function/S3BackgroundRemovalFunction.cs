@@ -1,4 +1,3 @@
-using Pipeline.BackgroundRemoval.Imaging;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Records;
 using Pipeline.Core.Storage;
@@ -11,6 +10,7 @@ namespace Pipeline.BackgroundRemoval.Function;
 /// → permanent, naming both sizes); GET it conditionally on that HEAD's ETag (changed in between → transient); remove
 /// the background; write the PNG (<c>image/png</c>) once. The write is tagged with the job's key and source identity,
 /// so a retry after a crash finds its own result and writes nothing, while a changed source replaces the old result.
+/// <see cref="BackgroundRemovalFunction"/> also uses either side alone, for jobs that mix S3 with local files.
 /// </summary>
 public sealed class S3BackgroundRemovalFunction : IJobFunction
 {
@@ -54,25 +54,9 @@ public sealed class S3BackgroundRemovalFunction : IJobFunction
         cancellationToken.ThrowIfCancellationRequested();
 
         (S3Uri source, S3Uri destination) = Locations(job);
-        RemovalRequest request = Request(job);
-        ObjectHead head = await HeadSourceAsync(source, cancellationToken).ConfigureAwait(false);
-        EnsureSameSource(context.IdempotencyKey, head);
-        byte[] encoded = await _store.ReadAsync(head, cancellationToken).ConfigureAwait(false);
-
-        RemovalResult result;
-        try
-        {
-            result = _remover.Remove(encoded, request, source.ToString());
-        }
-        catch (ImageRejectedException ex)
-        {
-            throw new PermanentJobException(ex.Message, ex);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        string writer = string.Concat(job.Key, "#", head.Identity);
-        await _store.WriteOnceAsync(destination, result.Png, PngContentType, writer, cancellationToken).ConfigureAwait(false);
-        return new JobOutput(destination.ToString());
+        RemovalRequest request = JobRemoval.Request(job);
+        return await JobRemoval.RunAsync(
+            _remover, job, request, new S3Source(this, source), new S3Destination(_store, destination), context.IdempotencyKey, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -92,22 +76,61 @@ public sealed class S3BackgroundRemovalFunction : IJobFunction
         return new S3Uri(_options.DefaultDestinationBucket ?? source.Bucket, key);
     }
 
+    /// <summary>
+    /// Where a job with a local file source and no destination writes, on a host configured with
+    /// <see cref="S3BackgroundRemovalOptions.DefaultDestinationBucketForFiles"/>: that bucket, at
+    /// <see cref="S3BackgroundRemovalOptions.DefaultDestinationPrefix"/> + the source's path relative to the input
+    /// folder with a <c>.png</c> extension (<c>a/b.jpg</c> → <c>s3://bucket/cutouts/a/b.png</c>). Null when that
+    /// option is not set: such jobs stay local.
+    /// </summary>
+    public S3Uri? DefaultDestinationForFile(string jobSource)
+    {
+        ArgumentNullException.ThrowIfNull(jobSource);
+        if (_options.DefaultDestinationBucketForFiles is not { } bucket)
+        {
+            return null;
+        }
+
+        // Lexically, as the job names it ("./a/../b.jpg" → "b.jpg"): the file roots have already refused a path that leaves the folder.
+        var parts = new List<string>();
+        foreach (string part in RealPath.Split(jobSource))
+        {
+            if (part == "..")
+            {
+                if (parts.Count == 0)
+                {
+                    throw new InvalidLocationException($"default destination for source '{S3Uri.Show(jobSource)}' cannot be made from its path: it climbs above the input folder by '..'; give the job a destination");
+                }
+
+                parts.RemoveAt(parts.Count - 1);
+            }
+            else if (part != ".")
+            {
+                parts.Add(part);
+            }
+        }
+
+        if (parts.Count == 0)
+        {
+            throw new InvalidLocationException($"default destination for source '{S3Uri.Show(jobSource)}' cannot be made from its path: it names no file");
+        }
+
+        string key = _options.DefaultDestinationPrefix + WithPngExtension(string.Join('/', parts));
+        if (S3Uri.KeyProblem(key) is { } problem)
+        {
+            throw new InvalidLocationException($"default destination for source '{S3Uri.Show(jobSource)}' has a bad key: {problem}");
+        }
+
+        return new S3Uri(bucket, key);
+    }
+
     /// <summary>The source and destination of a job, checked: well-formed, allowed, not a folder, not the same object.</summary>
     public (S3Uri Source, S3Uri Destination) Locations(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        S3Uri source = S3Uri.Parse(job.Source, "source");
-        if (source.Key.EndsWith('/'))
-        {
-            throw new InvalidLocationException($"source '{S3Uri.Show(job.Source)}' names a folder (its key ends with '/'), not an object");
-        }
-
-        S3Uri destination = job.Destination is null ? DefaultDestination(source) : S3Uri.Parse(job.Destination, "destination");
-        if (destination.Key.EndsWith('/'))
-        {
-            throw new InvalidLocationException($"destination '{destination}' names a folder (its key ends with '/'), not an object");
-        }
-
+        S3Uri source = ParseSource(job.Source);
+        S3Uri destination = job.Destination is null ? DefaultDestination(source) : ParseDestination(job.Destination);
+        EnsureObject(destination);
         _store.EnsureAllowed(source.Bucket);
         _store.EnsureAllowed(destination.Bucket);
         if (destination == source)
@@ -116,6 +139,47 @@ public sealed class S3BackgroundRemovalFunction : IJobFunction
         }
 
         return (source, destination);
+    }
+
+    internal BackgroundRemover Remover => _remover;
+
+    internal IFunctionCallLog? CallLog => _callLog;
+
+    /// <summary>The source side of a job that writes elsewhere (a local file): checked and allowed, not yet read.</summary>
+    internal IJobSource OpenSource(string jobSource)
+    {
+        S3Uri source = ParseSource(jobSource);
+        _store.EnsureAllowed(source.Bucket);
+        return new S3Source(this, source);
+    }
+
+    /// <summary>The destination side of a job that reads elsewhere (a local file): checked and allowed, not yet written.</summary>
+    internal IJobDestination OpenDestination(S3Uri destination)
+    {
+        EnsureObject(destination);
+        _store.EnsureAllowed(destination.Bucket);
+        return new S3Destination(_store, destination);
+    }
+
+    internal static S3Uri ParseDestination(string jobDestination) => S3Uri.Parse(jobDestination, "destination");
+
+    private static void EnsureObject(S3Uri destination)
+    {
+        if (destination.Key.EndsWith('/'))
+        {
+            throw new InvalidLocationException($"destination '{destination}' names a folder (its key ends with '/'), not an object");
+        }
+    }
+
+    private static S3Uri ParseSource(string jobSource)
+    {
+        S3Uri source = S3Uri.Parse(jobSource, "source");
+        if (source.Key.EndsWith('/'))
+        {
+            throw new InvalidLocationException($"source '{S3Uri.Show(jobSource)}' names a folder (its key ends with '/'), not an object");
+        }
+
+        return source;
     }
 
     private async ValueTask<ObjectHead> HeadSourceAsync(S3Uri source, CancellationToken cancellationToken)
@@ -149,13 +213,28 @@ public sealed class S3BackgroundRemovalFunction : IJobFunction
         return dot > name ? string.Concat(key.AsSpan(0, dot), ".png") : key + ".png";
     }
 
-    private static RemovalRequest Request(Job job)
+    private sealed class S3Source(S3BackgroundRemovalFunction function, S3Uri location) : IJobSource
     {
-        if (job.Background is { } background && !JsonJobDecoder.IsHexColour(background))
-        {
-            throw new PermanentJobException($"background '{S3Uri.Show(background)}' must be a colour as #RRGGBB");
-        }
+        public string Name => location.ToString();
 
-        return new RemovalRequest(job.Output, job.Background);
+        public async ValueTask<string> IdentityAsync(CancellationToken cancellationToken) =>
+            (await function.HeadSourceAsync(location, cancellationToken).ConfigureAwait(false)).Identity;
+
+        public async ValueTask<SourceContent> ReadAsync(string idempotencyKey, CancellationToken cancellationToken)
+        {
+            ObjectHead head = await function.HeadSourceAsync(location, cancellationToken).ConfigureAwait(false);
+            EnsureSameSource(idempotencyKey, head);
+            byte[] bytes = await function._store.ReadAsync(head, cancellationToken).ConfigureAwait(false);
+            return new SourceContent(bytes, head.Identity);
+        }
+    }
+
+    private sealed class S3Destination(IObjectStore store, S3Uri location) : IJobDestination
+    {
+        public async ValueTask<string> WriteAsync(byte[] png, string writerTag, CancellationToken cancellationToken)
+        {
+            await store.WriteOnceAsync(location, png, PngContentType, writerTag, cancellationToken).ConfigureAwait(false);
+            return location.ToString();
+        }
     }
 }

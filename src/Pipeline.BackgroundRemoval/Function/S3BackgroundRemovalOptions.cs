@@ -58,4 +58,26 @@ public sealed record S3BackgroundRemovalOptions
             field = value;
         }
     }
+
+    /// <summary>
+    /// On a host with both S3 and file roots (<see cref="BackgroundRemovalFunction"/> given both functions): the bucket
+    /// a job with a local file source and no destination writes to, at <see cref="DefaultDestinationPrefix"/> + the
+    /// source's relative path with a <c>.png</c> extension (<c>a/b.jpg</c> → <c>s3://bucket/cutouts/a/b.png</c>).
+    /// Null (the default): such jobs write under the output folder, as on a host without S3. It is a separate
+    /// setting from <see cref="DefaultDestinationBucket"/> so that a host that already sends S3 results to another
+    /// bucket does not start sending local results to S3. The bucket must be on the store's allow-list.
+    /// </summary>
+    public string? DefaultDestinationBucketForFiles
+    {
+        get;
+        init
+        {
+            if (value is not null && S3Uri.BucketProblem(value) is { } problem)
+            {
+                throw new ArgumentException($"bucket '{value}' {problem}", nameof(DefaultDestinationBucketForFiles));
+            }
+
+            field = value;
+        }
+    }
 }

@@ -27,7 +27,7 @@ public sealed class BackgroundRemovalFunctionTests(ModelFixture model) : IClassF
 
     [Theory]
     [InlineData("s3://photos/a.jpg", null, "source 's3://photos/a.jpg' is an S3 URI, but this host has no S3 storage configured")]
-    [InlineData("a.jpg", "s3://photos/a.png", "destination 's3://photos/a.png' is an S3 URI but the source 'a.jpg' is a local path; use an s3:// source or a local destination")]
+    [InlineData("a.jpg", "s3://photos/a.png", "destination 's3://photos/a.png' is an S3 URI, but this host has no S3 storage configured; use a local destination")]
     [InlineData("S3:/photos/a.jpg", null, "source 'S3:/photos/a.jpg' is an S3 URI, but this host has no S3 storage configured")]
     [InlineData("../escape.jpg", null, "source '../escape.jpg' escapes the input folder")]
     public async Task Given_a_local_host_When_a_job_names_s3_or_escapes_its_folder_Then_it_fails_permanently_with_the_reason(string source, string? destination, string reason)

@@ -221,6 +221,28 @@ public sealed class FileRootsTests : IDisposable
     }
 
     [Fact]
+    public void Given_a_destination_alone_When_resolved_for_a_source_elsewhere_Then_it_is_relative_to_the_output_folder()
+    {
+        string resolved = _roots.ResolveDestination("c/d.png");
+
+        Assert.Equal(Path.Combine(_roots.OutputRoot, "c", "d.png"), resolved);
+    }
+
+    [Theory]
+    [InlineData("../x.png", "destination '../x.png' escapes the output folder")]
+    [InlineData("/tmp/x.png", "destination '/tmp/x.png' is an absolute path; jobs name files relative to the output folder")]
+    [InlineData("c/", "destination 'c/' names a folder, not a file")]
+    [InlineData("linked/x.png", "destination 'linked/x.png' goes through 'linked', a symlink to '{outside}', outside the output folder")]
+    public void Given_a_destination_alone_that_leaves_the_output_folder_or_names_a_folder_When_resolved_Then_it_fails_permanently(string destination, string reason)
+    {
+        Directory.CreateSymbolicLink(Path.Combine(_folders.Out, "linked"), _folders.Outside);
+
+        var ex = Assert.Throws<PermanentJobException>(() => _roots.ResolveDestination(destination));
+
+        Assert.Equal(reason.Replace("{outside}", _folders.Outside, StringComparison.Ordinal), ex.Message);
+    }
+
+    [Fact]
     public void Given_a_missing_input_folder_When_roots_are_made_Then_they_refuse()
     {
         string missing = Path.Combine(_folders.Base, "nope");

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Pipeline.Cli.Tests.Emulators;
+using Pipeline.Testing.Emulators;
+
+namespace Pipeline.Cli.Tests.Hosting;
+
+/// <summary>
+/// SIGKILL <c>bgpipe run</c> during a 200-job backlog on moto_server, then restart it. Every job must end with exactly one
+/// output object or in the DLQ with a reason; nothing is lost, and repeated work is at most what was in flight.
+/// </summary>
+[Collection(CrashCollection.Name)]
+public sealed class RunCrashTests(MotoFixture moto)
+{
+    private const int Jobs = 200;
+    private const int Poison = 5;
+    private const int Lanes = 2;
+
+    [Fact]
+    public async Task Given_a_200_job_backlog_When_the_host_is_killed_and_restarted_Then_every_job_ends_once_in_an_output_or_the_DLQ()
+    {
+        using var kit = new RemoteKit(moto.Endpoint, "kc");
+        Assert.Equal(0, (await kit.ProvisionAsync(3)).ExitCode); // visibility 18 s: killed work comes back within the test
+        byte[][] pictures = [.. Enumerable.Range(1, 4).Select(seed => Images.ShapeOnTexture(160, 120, seed).Jpeg)];
+        var poison = new HashSet<int>(Enumerable.Range(0, Poison).Select(i => 17 + (i * 37)));
+        await Parallel.ForEachAsync(Enumerable.Range(0, Jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            await kit.PutAsync(kit.InBucket, $"in/{i:D3}.jpg", poison.Contains(i) ? [0xFF, 0xD8, 0xFF, 0x00, 0x01] : pictures[i % pictures.Length]));
+        await kit.SendAsync(Enumerable.Range(0, Jobs).Select(i => RemoteKit.Job($"s3://{kit.InBucket}/in/{i:D3}.jpg", $"s3://{kit.OutBucket}/out/{i:D3}.png")));
+        string pipeline = kit.PipelineFile(3);
+        string firstLog = Path.Combine(kit.Folder, "calls-1.log");
+        string secondLog = Path.Combine(kit.Folder, "calls-2.log");
+        string[] common = ["--endpoint-url", kit.Url, "--prefix", kit.Prefix, "--wait-time-seconds", "1", "--claim-lease", "4", "--heartbeat", "1", "--max-concurrency", $"{Lanes}"];
+
+        // Given a host well into the backlog, When it is killed outright,
+        using (Process first = Bgpipe.StartCapturing(out _, ["run", pipeline, "--call-log", firstLog, .. common]))
+        {
+            await RemoteKit.UntilAsync(async () => (await kit.ListAsync(kit.OutBucket, "out/")).Count >= 40, "40 outputs before the kill", 240);
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
+
+        int doneAtKill = (await kit.ListAsync(kit.OutBucket, "out/")).Count;
+        Assert.True(doneAtKill < Jobs - Poison, "the kill came before the end of the backlog");
+
+        // and a new host starts, Then the backlog completes.
+        using Process second = Bgpipe.StartCapturing(out Func<string> secondOutput, ["run", pipeline, "--call-log", secondLog, .. common]);
+        try
+        {
+            await RemoteKit.UntilAsync(
+                async () => (await kit.ListAsync(kit.OutBucket, "out/")).Count == Jobs - Poison && (await kit.CountAsync(kit.Prefix + "jobs-dlq")).Visible == Poison,
+                $"{Jobs - Poison} outputs and {Poison} dead letters",
+                420);
+            Assert.Equal((0, 0), await kit.CountAsync(kit.Prefix + "jobs"));
+        }
+        finally
+        {
+            Bgpipe.Terminate(second);
+            await second.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        // Every good job has its one output; every poison job is in the DLQ with its reason on record.
+        var outputs = (await kit.ListAsync(kit.OutBucket, "out/")).Select(o => o.Key).ToHashSet();
+        var expected = Enumerable.Range(0, Jobs).Where(i => !poison.Contains(i)).Select(i => $"out/{i:D3}.png").ToHashSet();
+        Assert.Equal(expected, outputs);
+        var failures = await kit.PermanentFailuresAsync();
+        Assert.Equal(Poison, failures.Count);
+        Assert.All(failures, f => Assert.False(string.IsNullOrWhiteSpace(f.Reason)));
+        Assert.Equal(0, second.ExitCode);
+        Assert.DoesNotContain("   at ", secondOutput(), StringComparison.Ordinal);
+
+        // Repeated work is at most what was in flight at the kill: one image per lane.
+        var firstCalls = Calls(firstLog);
+        var secondCalls = Calls(secondLog);
+        int repeated = firstCalls.Intersect(secondCalls).Count(k => !IsPoison(k, poison));
+        Assert.True(repeated <= Lanes, $"{repeated} jobs ran in both hosts; at most {Lanes} were in flight");
+        Assert.Equal(Jobs - Poison, firstCalls.Union(secondCalls).Count(k => !IsPoison(k, poison)));
+    }
+
+    /// <summary>Call-log lines are "{idempotency key}\t{source}"; the source names the input.</summary>
+    private static HashSet<string> Calls(string path) =>
+        File.Exists(path) ? [.. File.ReadAllLines(path).Select(l => l.Split('\t')[1])] : [];
+
+    private static bool IsPoison(string source, HashSet<int> poison) =>
+        poison.Contains(int.Parse(source[^7..^4], System.Globalization.CultureInfo.InvariantCulture));
+}

@@ -60,6 +60,7 @@ internal static class SqsPollerEfficiency
                 TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 TimeSpan serverBefore = server.TotalProcessorTime;
                 counts.Reset();
+                int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
                 TimeSpan elapsed = isBare
                     ? await DrainBareAsync(sqs, url, messages, concurrency)
                     : await DrainPipelineAsync(sqs, queue, messages, concurrency);
@@ -68,7 +69,7 @@ internal static class SqsPollerEfficiency
                 server.Refresh();
                 double serverUs = (server.TotalProcessorTime - serverBefore).TotalMicroseconds / messages;
                 (isBare ? bare : ours).Add(rate);
-                Console.WriteLine("    " + counts);
+                Console.WriteLine(string.Create(inv, $"    {counts}; GCs gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}"));
                 Console.WriteLine(string.Create(inv, $"  round {round} {(isBare ? "bare loop" : "pipeline "),-9} {rate,9:N0} messages/s ({elapsed.TotalSeconds:0.00} s, CPU/message client {cpuUs:0.0} us, fauxqs {serverUs:0.0} us{(isBare ? "" : $", mean batch {LastMeanBatch:0.0}")})"));
             }
         }

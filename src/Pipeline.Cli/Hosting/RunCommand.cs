@@ -153,7 +153,7 @@ internal static class RunCommand
             {
                 SqsRecordSource source = await stack.CreateSqsSourceAsync(ev.Queue.ResolveName(s.Prefix), s.WaitTimeSeconds, time, loggers, ct).ConfigureAwait(false);
                 CheckQueue(log, ev, source, pipeline.Function);
-                MappingOptions options = Options(ev, invoker, s.MaxConcurrency);
+                MappingOptions options = Options(ev, FitRetries(invoker, source.VisibilityTimeout), s.MaxConcurrency);
                 var mapping = new EventSourceMapping(options, source, function, guard, time, decoder: null, loggers);
                 mappings.Add((ev, mapping, source));
                 Console.WriteLine(Describe(ev, source, options, table));
@@ -208,6 +208,27 @@ internal static class RunCommand
     }
 
     private const int ScalingMaximum = 1000;
+
+    /// <summary>
+    /// In-process retries must end before the message's visibility timeout, or SQS hands it to someone else while we
+    /// still retry. Short timeouts (tests, small functions) get shorter retry delays, then fewer attempts.
+    /// </summary>
+    internal static InvokerOptions FitRetries(InvokerOptions invoker, TimeSpan visibility)
+    {
+        if (invoker.RetryAttempts * invoker.RetryMaxDelay < visibility)
+        {
+            return invoker;
+        }
+
+        TimeSpan maxDelay = visibility / (invoker.RetryAttempts + 1);
+        if (maxDelay >= invoker.RetryBaseDelay)
+        {
+            return invoker with { RetryMaxDelay = maxDelay };
+        }
+
+        int attempts = (int)Math.Max(0, (visibility / invoker.RetryBaseDelay) - 1);
+        return invoker with { RetryAttempts = Math.Min(invoker.RetryAttempts, attempts), RetryMaxDelay = invoker.RetryBaseDelay };
+    }
 
     private static void CheckQueue(ILogger log, SqsEventDefinition ev, SqsRecordSource source, FunctionDefinition function)
     {

@@ -26,7 +26,15 @@ public sealed class RunCommandTests(MotoFixture moto)
             "--wait-time-seconds", "1", "--claim-lease", "3", "--heartbeat", "1");
         try
         {
-            await RemoteKit.UntilAsync(async () => (await kit.CountAsync(kit.Prefix + "jobs-dlq")).Visible == 5, "5 messages in the DLQ", 90);
+            try
+            {
+                await RemoteKit.UntilAsync(async () => (await kit.CountAsync(kit.Prefix + "jobs-dlq")).Visible == 5, "5 messages in the DLQ", 90);
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException($"{ex.Message}; DLQ {await kit.CountAsync(kit.Prefix + "jobs-dlq")}, jobs {await kit.CountAsync(kit.Prefix + "jobs")}; host output:\n{stderr()}", ex);
+            }
+
             Assert.Equal((0, 0), await kit.CountAsync(kit.Prefix + "jobs"));
         }
         finally

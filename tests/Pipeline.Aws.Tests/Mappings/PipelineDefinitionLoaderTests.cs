@@ -53,7 +53,7 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.Equal("t1-jobs", jobs.Queue.ResolveName("t1-"));
         Assert.True(jobs.ReportBatchItemFailures);
         Assert.Equal(50, jobs.MaximumConcurrency);
-        Assert.Equal("{\"body\": {\"output\": [\"cutout\", \"mask\"]}}", Assert.Single(jobs.FilterCriteria.Patterns));
+        Assert.Equal(["{\"body\": {\"output\": [\"cutout\", \"mask\"]}}", "{\"body\": {\"output\": [{\"exists\": false}]}}"], jobs.FilterCriteria.Patterns);
         Assert.Equal(60, definition.Function.TimeoutSeconds);
         Assert.Equal(["bgpipe-input", "bgpipe-output"], definition.Function.Buckets);
     }

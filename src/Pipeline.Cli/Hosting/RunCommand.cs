@@ -183,7 +183,17 @@ internal static class RunCommand
     /// <summary>Mapping options from the event: batching, lanes, filter, and the ESM's scaling (standard queues).</summary>
     internal static MappingOptions Options(SqsEventDefinition ev, InvokerOptions invoker, int? hostCap)
     {
-        MappingOptions options = ev.ToMappingOptions(new MappingOptions { Invoker = invoker });
+        // Prefetch little: a received message's visibility clock runs while it waits in a buffer, and only the batch
+        // being invoked is heartbeated. One batch waiting per lane and one receive's worth in the poll buffer keep
+        // every message's wait well inside the visibility timeout (6 x the function timeout), as the ESM does by
+        // polling only for batches it can start.
+        MappingOptions options = ev.ToMappingOptions(new MappingOptions
+        {
+            Invoker = invoker,
+            LaneCapacity = ev.BatchSize,
+            PollBufferCapacity = Math.Max(10, ev.BatchSize),
+            MaxRecordsPerPoll = 10,
+        });
         int maximum = Math.Min(ev.MaximumConcurrency ?? ScalingMaximum, hostCap ?? ScalingMaximum);
         FilterCriteria? filter = ev.FilterCriteria.IsEmpty ? null : FilterCriteria.Create(ev.FilterCriteria.Patterns);
         if (ev.IsFifo)

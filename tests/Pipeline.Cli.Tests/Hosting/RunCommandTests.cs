@@ -23,7 +23,7 @@ public sealed class RunCommandTests(MotoFixture moto)
         ]);
 
         using Process host = Bgpipe.StartCapturing(out Func<string> stderr, "run", kit.PipelineFile(2), "--endpoint-url", kit.Url, "--prefix", kit.Prefix,
-            "--wait-time-seconds", "1", "--claim-lease", "3", "--heartbeat", "1");
+            "--wait-time-seconds", "1", "--claim-lease", "3", "--heartbeat", "1", "--metrics", "console", "--metrics-interval", "1");
         try
         {
             try
@@ -52,6 +52,11 @@ public sealed class RunCommandTests(MotoFixture moto)
         Assert.Contains($"s3://{kit.InBucket}/bad.jpg", log, StringComparison.Ordinal);
         Assert.Contains($"s3://{kit.InBucket}/missing.jpg' does not exist", log, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
+
+        // The ESM's metric names come out through OpenTelemetry's console exporter.
+        Assert.Contains("PolledEventCount", log, StringComparison.Ordinal);
+        Assert.Contains("FailedInvokeEventCount", log, StringComparison.Ordinal);
+        Assert.Contains("polled 25,", log, StringComparison.Ordinal); // 5 jobs x 5 receives, then the DLQ
     }
 
     [Fact]

@@ -19,13 +19,13 @@ public sealed class RunCrashTests(MotoFixture moto)
     public async Task Given_a_200_job_backlog_When_the_host_is_killed_and_restarted_Then_every_job_ends_once_in_an_output_or_the_DLQ()
     {
         using var kit = new RemoteKit(moto.Endpoint, "kc");
-        Assert.Equal(0, (await kit.ProvisionAsync(3)).ExitCode); // visibility 18 s: killed work comes back within the test
+        Assert.Equal(0, (await kit.ProvisionAsync(5)).ExitCode); // visibility 30 s: killed work comes back within the test
         byte[][] pictures = [.. Enumerable.Range(1, 4).Select(seed => Images.ShapeOnTexture(160, 120, seed).Jpeg)];
         var poison = new HashSet<int>(Enumerable.Range(0, Poison).Select(i => 17 + (i * 37)));
         await Parallel.ForEachAsync(Enumerable.Range(0, Jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
             await kit.PutAsync(kit.InBucket, $"in/{i:D3}.jpg", poison.Contains(i) ? [0xFF, 0xD8, 0xFF, 0x00, 0x01] : pictures[i % pictures.Length]));
         await kit.SendAsync(Enumerable.Range(0, Jobs).Select(i => RemoteKit.Job($"s3://{kit.InBucket}/in/{i:D3}.jpg", $"s3://{kit.OutBucket}/out/{i:D3}.png")));
-        string pipeline = kit.PipelineFile(3);
+        string pipeline = kit.PipelineFile(5);
         string firstLog = Path.Combine(kit.Folder, "calls-1.log");
         string secondLog = Path.Combine(kit.Folder, "calls-2.log");
         string[] common = ["--endpoint-url", kit.Url, "--prefix", kit.Prefix, "--wait-time-seconds", "1", "--claim-lease", "4", "--heartbeat", "1", "--max-concurrency", $"{Lanes}"];

@@ -97,6 +97,25 @@ internal sealed class RemoteKit : IDisposable
     public static string Job(string source, string? destination = null) =>
         JsonSerializer.Serialize(destination is null ? new Dictionary<string, string> { ["source"] = source } : new Dictionary<string, string> { ["source"] = source, ["destination"] = destination });
 
+    /// <summary>Every idempotency record's status, by key.</summary>
+    public async Task<Dictionary<string, string>> StatusesAsync()
+    {
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        Dictionary<string, AttributeValue>? start = null;
+        do
+        {
+            ScanResponse page = await DynamoDb.ScanAsync(new ScanRequest { TableName = Prefix + "idempotency", ExclusiveStartKey = start, ConsistentRead = true });
+            foreach (Dictionary<string, AttributeValue> item in page.Items ?? [])
+            {
+                statuses[item["id"].S] = item.TryGetValue("status", out AttributeValue? status) ? status.S : string.Empty;
+            }
+
+            start = page.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+        }
+        while (start is not null);
+        return statuses;
+    }
+
     /// <summary>Idempotency records in FAILED_PERMANENT with their reasons.</summary>
     public async Task<List<(string Id, string Reason)>> PermanentFailuresAsync()
     {

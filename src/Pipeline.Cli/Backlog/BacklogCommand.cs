@@ -102,15 +102,9 @@ internal static class BacklogCommand
             return Fail($"cannot create {outRoot}: {ex.Message}", ExitCodes.Infrastructure);
         }
 
-        MatteModel matte;
-        try
+        if (!CommonOptions.TryLoadModel(s.Model, out MatteModel? matte, out string? modelError))
         {
-            matte = MatteModel.Load(s.Model);
-            matte.WarmUp();
-        }
-        catch (Exception ex) when (ex is ModelNotFoundException or ModelDescriptorMismatchException)
-        {
-            return Fail(ex.Message, ExitCodes.Infrastructure);
+            return Fail(modelError, ExitCodes.Infrastructure);
         }
 
         using (matte)
@@ -242,15 +236,9 @@ internal static class BacklogCommand
             return Fail($"--endpoint-url '{s.EndpointUrl}' is not an absolute URL", ExitCodes.Usage);
         }
 
-        MatteModel matte;
-        try
+        if (!CommonOptions.TryLoadModel(s.Model, out MatteModel? matte, out string? modelError))
         {
-            matte = MatteModel.Load(s.Model);
-            matte.WarmUp();
-        }
-        catch (Exception ex) when (ex is ModelNotFoundException or ModelDescriptorMismatchException)
-        {
-            return Fail(ex.Message, ExitCodes.Infrastructure);
+            return Fail(modelError, ExitCodes.Infrastructure);
         }
 
         using (matte)
@@ -292,24 +280,8 @@ internal static class BacklogCommand
         return record?.Status == IdempotencyStatus.FailedPermanent ? record : null;
     }
 
-    private static byte[] JobBody(string relative, RemovalRequest request)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("source", relative);
-            writer.WriteString("output", request.Output == OutputKind.Mask ? "mask" : "cutout");
-            if (request.Background is not null)
-            {
-                writer.WriteString("background", request.Background);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static byte[] JobBody(string relative, RemovalRequest request) =>
+        JobBodies.Encode(relative, null, request.Output, request.Background);
 
     private static DeadLetterEntry ToEntry(DeadLetter d)
     {

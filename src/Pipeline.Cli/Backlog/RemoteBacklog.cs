@@ -272,29 +272,7 @@ internal static class RemoteBacklog
         }
     }
 
-    private static byte[] Body(Job job)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("source", job.Source);
-            if (job.Destination is not null)
-            {
-                writer.WriteString("destination", job.Destination);
-            }
-
-            writer.WriteString("output", job.Output == OutputKind.Mask ? "mask" : "cutout");
-            if (job.Background is not null)
-            {
-                writer.WriteString("background", job.Background);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static byte[] Body(Job job) => JobBodies.Encode(job.Source, job.Destination, job.Output, job.Background);
 
     private static async Task<IdempotencyRecord?> PreviousFailureAsync(IIdempotencyStore store, IJobFunction function, Job job, CancellationToken ct)
     {

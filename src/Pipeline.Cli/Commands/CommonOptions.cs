@@ -22,6 +22,32 @@ internal static class CommonOptions
         Description = "Another U²-Net-family (320) or ISNet-family (1024) ONNX model; a <model>.json descriptor may sit next to it.",
     };
 
+    /// <summary>
+    /// Loads and warms the model for a long-running command; false with an error line when the model is missing or
+    /// does not match its descriptor.
+    /// </summary>
+    public static bool TryLoadModel(
+        string? path,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Pipeline.BackgroundRemoval.Model.MatteModel? matte,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        matte = null;
+        error = null;
+        try
+        {
+            matte = Pipeline.BackgroundRemoval.Model.MatteModel.Load(path);
+            matte.WarmUp();
+            return true;
+        }
+        catch (Exception ex) when (ex is Pipeline.BackgroundRemoval.Model.ModelNotFoundException or Pipeline.BackgroundRemoval.Model.ModelDescriptorMismatchException)
+        {
+            matte?.Dispose();
+            matte = null;
+            error = ex.Message;
+            return false;
+        }
+    }
+
     /// <summary>Checks --output and --background together; returns an error line or null.</summary>
     public static string? TryParseRequest(string output, string? background, out Pipeline.BackgroundRemoval.RemovalRequest request)
     {

@@ -102,15 +102,9 @@ internal static class RunCommand
         using ILoggerFactory loggers = ConsoleLineLoggerProvider.CreateFactory(level);
         using MeterProvider? exporter = MetricsExport.Start(s.Metrics, TimeSpan.FromSeconds(s.MetricsInterval), MappingMeter.Name);
 
-        MatteModel matte;
-        try
+        if (!CommonOptions.TryLoadModel(s.Model, out MatteModel? matte, out string? modelError))
         {
-            matte = MatteModel.Load(s.Model);
-            matte.WarmUp();
-        }
-        catch (Exception ex) when (ex is ModelNotFoundException or ModelDescriptorMismatchException)
-        {
-            return Fail(ex.Message, ExitCodes.Infrastructure);
+            return Fail(modelError, ExitCodes.Infrastructure);
         }
 
         using (matte)

@@ -71,9 +71,10 @@ public sealed class KinesisClient : IKinesisClient, IDisposable
     public Task<ListShardsResponse> ListShardsAsync(ListShardsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if ((request.StreamName is null) == (request.NextToken is null))
+        // Both together is left to the server: AWS and kinesalite refuse it, but moto 5.2.1 needs StreamName on every page.
+        if (request.StreamName is null && request.NextToken is null)
         {
-            throw new ArgumentException("ListShards takes exactly one of StreamName (first page) and NextToken (later pages).", nameof(request));
+            throw new ArgumentException("ListShards needs a StreamName (first page) or a NextToken (later pages).", nameof(request));
         }
 
         return SendAsync("ListShards", request, KinesisJson.Default.ListShardsRequest, KinesisJson.Default.ListShardsResponse, cancellationToken);

@@ -69,7 +69,10 @@ public sealed record StreamDescriptionSummary
     public string? EncryptionType { get; init; }
 }
 
-/// <summary>Either <see cref="StreamName"/> (first page) or <see cref="NextToken"/> (later pages), never both.</summary>
+/// <summary>
+/// <see cref="StreamName"/> for the first page, <see cref="NextToken"/> alone for later ones (AWS refuses both together;
+/// moto 5.2.1 wants both, see <see cref="KinesisClientExtensions.ListAllShardsAsync"/>).
+/// </summary>
 public sealed record ListShardsRequest
 {
     public string? StreamName { get; init; }

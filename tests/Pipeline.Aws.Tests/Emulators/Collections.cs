@@ -10,3 +10,6 @@ public sealed class FauxqsCollection : ICollectionFixture<FauxqsFixture>;
 
 [CollectionDefinition(EmulatorCollections.Dynalite)]
 public sealed class DynaliteCollection : ICollectionFixture<DynaliteFixture>;
+
+[CollectionDefinition(EmulatorCollections.Kinesalite)]
+public sealed class KinesaliteCollection : ICollectionFixture<KinesaliteFixture>;

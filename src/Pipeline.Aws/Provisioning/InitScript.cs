@@ -5,7 +5,7 @@ namespace Pipeline.Aws.Provisioning;
 
 /// <summary>
 /// Renders a <see cref="ResourceList"/> as a LocalStack init script (awslocal commands for
-/// /etc/localstack/init/ready.d). infra-sam/localstack/init-aws.sh is this output for <see cref="ResourceList.For(string,int,IEnumerable{string}?,string,string)"/>
+/// /etc/localstack/init/ready.d). infra-sam/localstack/init-aws.sh is this output for <see cref="ResourceList.For(string,int,IEnumerable{string}?,string,string,int?)"/>
 /// with its defaults; a test fails when the committed file and the rendering differ.
 /// </summary>
 public static class InitScript
@@ -58,6 +58,34 @@ public static class InitScript
         {
             s.Append(CultureInfo.InvariantCulture, $"\n# {bucket.LogicalId}\n");
             s.Append(CultureInfo.InvariantCulture, $"awslocal s3api head-bucket --bucket {bucket.Name} >/dev/null 2>&1 || awslocal s3api create-bucket --bucket {bucket.Name} >/dev/null\n");
+        }
+
+        // Kinesis commands only when asked for, so the default rendering (the committed script) stays as it was.
+        if (resources.JobsStream is { } stream)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\n# {stream.LogicalId}: jobs in order per partition key ({stream.ShardCount} shards; a rerun never reshards).\n");
+            s.Append(CultureInfo.InvariantCulture, $"if ! awslocal kinesis describe-stream-summary --stream-name {stream.Name} >/dev/null 2>&1; then\n");
+            s.Append(CultureInfo.InvariantCulture, $"  awslocal kinesis create-stream --stream-name {stream.Name} --shard-count {stream.ShardCount}\n");
+            s.Append(CultureInfo.InvariantCulture, $"  awslocal kinesis wait stream-exists --stream-name {stream.Name}\n");
+            s.Append("fi\n");
+        }
+
+        if (resources.StreamFailuresQueue is { } failures)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\n# {failures.LogicalId}: records of batches the stream mapping discarded.\n");
+            AppendQueue(s, "failures", failures, null);
+        }
+
+        if (resources.LeaseTable is { } leases)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\n# {leases.LogicalId}: which host reads which shard, and its checkpoint.\n");
+            s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {leases.Name} >/dev/null 2>&1; then\n");
+            s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {leases.Name} \\\n");
+            s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={leases.PartitionKey},AttributeType={leases.PartitionKeyType} \\\n");
+            s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={leases.PartitionKey},KeyType=HASH \\\n");
+            s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {leases.BillingMode} --sse-specification Enabled={Bool(leases.ServerSideEncryption)} >/dev/null\n");
+            s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {leases.Name}\n");
+            s.Append("fi\n");
         }
 
         s.Append("\necho \"bgpipe: resources ready\"\n");

@@ -6,6 +6,8 @@ using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
 using Amazon.S3.Model;
 using Amazon.SQS.Model;
+using Pipeline.Aws.Kinesis.Client;
+using Pipeline.Aws.Kinesis.Leases;
 
 namespace Pipeline.Aws.Provisioning;
 
@@ -52,6 +54,22 @@ public sealed class Provisioner
                 {
                     outcomes.Add(await ApplyBucketAsync(bucket, existing, dryRun, cancellationToken));
                 }
+            }
+
+            if (resources.JobsStream is not null)
+            {
+                outcomes.Add(await ApplyStreamAsync(resources.JobsStream, dryRun, warnings, cancellationToken));
+            }
+
+            if (resources.StreamFailuresQueue is not null)
+            {
+                (ResourceOutcome failuresOutcome, _) = await ApplyQueueAsync(resources.StreamFailuresQueue, null, dryRun, cancellationToken);
+                outcomes.Add(failuresOutcome);
+            }
+
+            if (resources.LeaseTable is not null)
+            {
+                outcomes.Add(await ApplyLeaseTableAsync(resources.LeaseTable, dryRun, cancellationToken));
             }
         }
         catch (Exception ex) when (IsUnreachable(ex, cancellationToken))
@@ -334,6 +352,105 @@ public sealed class Provisioner
 
             await Task.Delay(_tablePollInterval, _time, ct);
         }
+    }
+
+    private IKinesisClient Kinesis => _clients.Kinesis
+        ?? throw new InvalidOperationException($"The resource list has a Kinesis stream but the provisioning clients for {_clients.EndpointName} have no Kinesis client.");
+
+    private async Task<ResourceOutcome> ApplyStreamAsync(StreamResource stream, bool dryRun, List<string> warnings, CancellationToken ct)
+    {
+        StreamDescriptionSummary? summary = await DescribeStreamAsync(stream.Name, ct);
+        List<string> planned = [$"{stream.ShardCount} shard{(stream.ShardCount == 1 ? string.Empty : "s")}"];
+        if (summary is null)
+        {
+            if (dryRun)
+            {
+                return new ResourceOutcome(stream, ProvisionAction.WouldCreate, planned);
+            }
+
+            try
+            {
+                await Kinesis.CreateStreamAsync(new CreateStreamRequest { StreamName = stream.Name, ShardCount = stream.ShardCount }, ct);
+            }
+            catch (KinesisResourceInUseException)
+            {
+                // Created meanwhile by someone else: wait for it like our own and compare below.
+            }
+
+            summary = await WaitStreamActiveAsync(stream.Name, ct);
+            WarnOnShardCount(stream, summary, warnings);
+            return new ResourceOutcome(stream, ProvisionAction.Created, planned);
+        }
+
+        WarnOnShardCount(stream, summary, warnings);
+        return new ResourceOutcome(stream, ProvisionAction.Unchanged, []);
+    }
+
+    private static void WarnOnShardCount(StreamResource stream, StreamDescriptionSummary summary, List<string> warnings)
+    {
+        // Resharding moves records between shards and costs money; an operator decides that, not a rerun.
+        if (summary.OpenShardCount != stream.ShardCount)
+        {
+            warnings.Add($"{stream} has {summary.OpenShardCount} open shards but the list asks for {stream.ShardCount}; provision does not reshard (use SplitShard/MergeShards or UpdateShardCount by hand).");
+        }
+    }
+
+    private async Task<StreamDescriptionSummary?> DescribeStreamAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            return (await Kinesis.DescribeStreamSummaryAsync(new DescribeStreamSummaryRequest { StreamName = name }, ct)).StreamDescriptionSummary;
+        }
+        catch (KinesisResourceNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<StreamDescriptionSummary> WaitStreamActiveAsync(string name, CancellationToken ct)
+    {
+        long started = _time.GetTimestamp();
+        while (true)
+        {
+            StreamDescriptionSummary? summary = await DescribeStreamAsync(name, ct);
+            if (summary?.StreamStatus == StreamStatus.Active)
+            {
+                return summary;
+            }
+
+            if (_time.GetElapsedTime(started) > _tableActiveTimeout)
+            {
+                throw new TimeoutException($"Kinesis stream {name} on {_clients.EndpointName} was not ACTIVE after {_tableActiveTimeout.TotalSeconds:0} s (status {summary?.StreamStatus.ToString() ?? "missing"}).");
+            }
+
+            await Task.Delay(_tablePollInterval, _time, ct);
+        }
+    }
+
+    private async Task<ResourceOutcome> ApplyLeaseTableAsync(LeaseTableResource table, bool dryRun, CancellationToken ct)
+    {
+        List<string> planned = [$"key {table.PartitionKey} ({table.PartitionKeyType})", table.BillingMode, "SSE"];
+        TableDescription? description = await DescribeTableAsync(table.Name, ct);
+        if (description is null)
+        {
+            if (dryRun)
+            {
+                return new ResourceOutcome(table, ProvisionAction.WouldCreate, planned);
+            }
+
+            // The lease store's own schema, so provision and the consumer cannot disagree on the table.
+            await LeaseTableSchema.EnsureTableAsync(_clients.DynamoDb, table.Name, _time, ct);
+            return new ResourceOutcome(table, ProvisionAction.Created, planned);
+        }
+
+        var keys = description.KeySchema ?? [];
+        if (keys.Count != 1 || keys[0].AttributeName != table.PartitionKey || keys[0].KeyType != KeyType.HASH)
+        {
+            throw new ProvisioningConflictException(
+                $"{table} exists with key [{string.Join(", ", keys.Select(k => $"{k.AttributeName} {k.KeyType}"))}] but must have partition key {table.PartitionKey} ({table.PartitionKeyType}) only; a table's key cannot change, so delete it or pick another --prefix.");
+        }
+
+        return new ResourceOutcome(table, ProvisionAction.Unchanged, []);
     }
 
     private async Task<HashSet<string>> ListBucketsAsync(CancellationToken ct)

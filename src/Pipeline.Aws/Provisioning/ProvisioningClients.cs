@@ -2,14 +2,16 @@ using Amazon.DynamoDBv2;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.SQS;
+using Pipeline.Aws.Kinesis.Client;
 
 namespace Pipeline.Aws.Provisioning;
 
-/// <summary>The three clients provision uses, and the endpoint's name for messages.</summary>
+/// <summary>The clients provision uses, and the endpoint's name for messages.</summary>
 public sealed class ProvisioningClients : IDisposable
 {
-    public ProvisioningClients(IAmazonSQS sqs, IAmazonDynamoDB dynamoDb, IAmazonS3 s3, string endpointName, string? region)
+    public ProvisioningClients(IAmazonSQS sqs, IAmazonDynamoDB dynamoDb, IAmazonS3 s3, string endpointName, string? region, IKinesisClient? kinesis = null)
     {
+        Kinesis = kinesis;
         Sqs = sqs;
         DynamoDb = dynamoDb;
         S3 = s3;
@@ -22,6 +24,9 @@ public sealed class ProvisioningClients : IDisposable
     public IAmazonDynamoDB DynamoDb { get; }
 
     public IAmazonS3 S3 { get; }
+
+    /// <summary>Needed only for lists with a stream; null otherwise.</summary>
+    public IKinesisClient? Kinesis { get; }
 
     public string EndpointName { get; }
 
@@ -51,7 +56,8 @@ public sealed class ProvisioningClients : IDisposable
             credentials is null ? new AmazonDynamoDBClient(ddbConfig) : new AmazonDynamoDBClient(credentials, ddbConfig),
             credentials is null ? new AmazonS3Client(s3Config) : new AmazonS3Client(credentials, s3Config),
             endpoint.ToString(),
-            endpoint.Region);
+            endpoint.Region,
+            new KinesisClient(endpoint, requestTimeout: TimeSpan.FromSeconds(20)));
     }
 
     public void Dispose()
@@ -59,5 +65,6 @@ public sealed class ProvisioningClients : IDisposable
         Sqs.Dispose();
         DynamoDb.Dispose();
         S3.Dispose();
+        (Kinesis as IDisposable)?.Dispose();
     }
 }

@@ -133,3 +133,37 @@ public sealed class BucketResource : ProvisionedResource
 
     public override string Kind => "S3 bucket";
 }
+
+/// <summary>A Kinesis data stream with a fixed shard count (provisioned mode).</summary>
+public sealed class StreamResource : ProvisionedResource
+{
+    internal StreamResource(string logicalId, string name, int shardCount)
+        : base(logicalId, name)
+    {
+        ShardCount = shardCount;
+    }
+
+    public override string Kind => "Kinesis stream";
+
+    /// <summary>Open shards at creation; provision never reshards an existing stream (it warns instead).</summary>
+    public int ShardCount { get; }
+}
+
+/// <summary>The Kinesis shard lease table: partition key <c>leaseKey</c> (S), on-demand, SSE (see LeaseTableSchema).</summary>
+public sealed class LeaseTableResource : ProvisionedResource
+{
+    internal LeaseTableResource(string logicalId, string name)
+        : base(logicalId, name)
+    {
+    }
+
+    public override string Kind => "DynamoDB table";
+
+    public string PartitionKey => Kinesis.Leases.LeaseTableSchema.KeyAttribute;
+
+    public string PartitionKeyType => "S";
+
+    public string BillingMode => "PAY_PER_REQUEST";
+
+    public bool ServerSideEncryption => true;
+}

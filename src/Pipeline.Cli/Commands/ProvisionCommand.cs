@@ -1,18 +1,21 @@
 using System.CommandLine;
 using Amazon.Runtime;
 using Pipeline.Aws;
+using Pipeline.Aws.Kinesis.Client;
+using Pipeline.Aws.Kinesis.Leases;
 using Pipeline.Aws.Mappings;
 using Pipeline.Aws.Provisioning;
 
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// <c>bgpipe provision --endpoint-url URL [--prefix NAME] [--dry-run]</c>: creates what the mappings need (the jobs
-/// queue and its DLQ, the idempotency table, buckets when asked) from <see cref="ResourceList"/>, safely on rerun.
+/// <c>bgpipe provision --endpoint-url URL [--prefix NAME] [--dry-run] [--shards N]</c>: creates what the mappings need
+/// (the jobs queue and its DLQ, the idempotency table, buckets when asked, the Kinesis stream, its on-failure queue and
+/// the lease table with --shards or a pipeline's Kinesis event) from <see cref="ResourceList"/>, safely on rerun.
 /// </summary>
 internal static class ProvisionCommand
 {
-    private sealed record Settings(string? EndpointUrl, string Prefix, bool DryRun, int? FunctionTimeout, string[] Buckets, string? Pipeline, bool PrintInitScript);
+    private sealed record Settings(string? EndpointUrl, string Prefix, bool DryRun, int? FunctionTimeout, int? Shards, string[] Buckets, string? Pipeline, bool PrintInitScript);
 
     public static Command Create()
     {
@@ -22,13 +25,14 @@ internal static class ProvisionCommand
         var timeout = new Option<int?>("--function-timeout") { Description = $"The function timeout in seconds, 1-900 (default {FunctionDefinition.DefaultTimeoutSeconds}); the jobs queue's visibility timeout is 6 x this." };
         var bucket = new Option<string[]>("--bucket") { Description = "Also create this S3 bucket (repeatable).", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
         var pipeline = new Option<string?>("--pipeline") { Description = "Take the timeout, queue name, table and buckets from this pipelines/*.yaml file." };
+        var shards = new Option<int?>("--shards") { Description = $"Also create the Kinesis stream <prefix>{ResourceList.DefaultJobsStream} with this many shards (1-{ResourceList.MaxStreamShards}), its on-failure queue and the lease table; with --pipeline, the shard count of its stream (default {ResourceList.DefaultStreamShards})." };
         var printScript = new Option<bool>("--print-init-script") { Description = "Print the LocalStack init script for these resources instead of provisioning." };
         var command = new Command("provision", "Create the queues, table and buckets the mappings need (safe to rerun).")
         {
-            endpoint, prefix, dryRun, timeout, bucket, pipeline, printScript,
+            endpoint, prefix, dryRun, timeout, shards, bucket, pipeline, printScript,
         };
         command.SetAction((parse, ct) => RunAsync(
-            new Settings(parse.GetValue(endpoint), parse.GetValue(prefix) ?? string.Empty, parse.GetValue(dryRun), parse.GetValue(timeout), parse.GetValue(bucket) ?? [], parse.GetValue(pipeline), parse.GetValue(printScript)),
+            new Settings(parse.GetValue(endpoint), parse.GetValue(prefix) ?? string.Empty, parse.GetValue(dryRun), parse.GetValue(timeout), parse.GetValue(shards), parse.GetValue(bucket) ?? [], parse.GetValue(pipeline), parse.GetValue(printScript)),
             ct));
         return command;
     }
@@ -121,6 +125,14 @@ internal static class ProvisionCommand
         {
             return Fail($"{endpoint} refused: {ex.ErrorCode}: {ex.Message}", ExitCodes.Infrastructure);
         }
+        catch (KinesisServiceException ex)
+        {
+            return Fail($"{endpoint} refused: {ex.ErrorType}: {ex.Message}", ExitCodes.Infrastructure);
+        }
+        catch (Exception ex) when (ex is LeaseStoreRequestException or LeaseStoreUnavailableException)
+        {
+            return Fail(ex.Message, ExitCodes.Infrastructure);
+        }
         catch (TimeoutException ex)
         {
             return Fail(ex.Message, ExitCodes.Infrastructure);
@@ -135,7 +147,7 @@ internal static class ProvisionCommand
     {
         if (settings.Pipeline is null)
         {
-            return ResourceList.For(settings.Prefix, settings.FunctionTimeout ?? FunctionDefinition.DefaultTimeoutSeconds, settings.Buckets);
+            return ResourceList.For(settings.Prefix, settings.FunctionTimeout ?? FunctionDefinition.DefaultTimeoutSeconds, settings.Buckets, streamShards: settings.Shards);
         }
 
         PipelineDefinition definition = PipelineDefinitionLoader.LoadFile(settings.Pipeline);
@@ -144,7 +156,7 @@ internal static class ProvisionCommand
             throw new ArgumentException($"--function-timeout {given} disagrees with Function.Timeout {definition.Function.TimeoutSeconds} in {settings.Pipeline}; give one");
         }
 
-        return ResourceList.For(definition, settings.Prefix, settings.Buckets);
+        return ResourceList.For(definition, settings.Prefix, settings.Buckets, settings.Shards);
     }
 
     private static string Summary(ProvisionReport report, bool dryRun, AwsEndpoint endpoint)

@@ -42,6 +42,9 @@ public sealed class TemplateAgreementTests
             .Select(r => ((YamlScalarNode)r.Key).Value!)
             .Order(StringComparer.Ordinal);
 
+        // Only what template.yaml declares today: ResourceList.For() has no Kinesis resources. The stream
+        // (JobsStream), its on-failure queue (JobsStreamFailuresQueue) and the lease table (KinesisLeaseTable) join
+        // this comparison when the SAM issue adds them to the template (compare ResourceList.For(streamShards: 1) then).
         Assert.Equal(ResourceList.For().All.Select(r => r.LogicalId).Order(StringComparer.Ordinal), inTemplate);
     }
 

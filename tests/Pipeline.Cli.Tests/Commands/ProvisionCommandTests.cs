@@ -117,4 +117,30 @@ public sealed class ProvisionCommandTests(MotoFixture moto)
         Assert.Contains(message, Assert.Single(r.ErrorLines), StringComparison.Ordinal);
         Assert.False(r.HasStackTrace);
     }
+
+    [EmulatorFact(EmulatorKind.Moto)]
+    public async Task Given_shards_2_When_provisioned_Then_the_stream_its_failures_queue_and_the_lease_table_are_created()
+    {
+        string prefix = Prefix();
+
+        Bgpipe.Result r = await Bgpipe.RunAsync("provision", "--endpoint-url", Url, "--prefix", prefix, "--shards", "2");
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains($"created      Kinesis stream {prefix}jobs-stream: 2 shards", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"created      SQS queue      {prefix}jobs-stream-failures", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"created      DynamoDB table {prefix}kinesis-leases", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("6 created, 0 updated, 0 unchanged", r.StdOut, StringComparison.Ordinal);
+        using var kinesis = Pipeline.Aws.Kinesis.Client.AwsEndpointKinesisExtensions.CreateKinesis(moto.Endpoint);
+        var summary = (await kinesis.DescribeStreamSummaryAsync(new Pipeline.Aws.Kinesis.Client.DescribeStreamSummaryRequest { StreamName = $"{prefix}jobs-stream" })).StreamDescriptionSummary;
+        Assert.Equal(2, summary.OpenShardCount);
+    }
+
+    [Fact]
+    public async Task Given_shards_out_of_range_When_provisioned_Then_it_is_a_usage_error_naming_the_value()
+    {
+        Bgpipe.Result r = await Bgpipe.RunAsync("provision", "--endpoint-url", "http://127.0.0.1:9", "--shards", "0");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("between 1 and 1000 (got 0)", Assert.Single(r.ErrorLines), StringComparison.Ordinal);
+    }
 }

@@ -135,7 +135,9 @@ public sealed partial class ShardPoller
 
             if (response.NextShardIterator is null)
             {
-                var children = response.ChildShards?.Select(c => c.ShardId).ToArray() ?? [];
+                var children = response.ChildShards is { Count: > 0 } given
+                    ? given.Select(c => c.ShardId).ToArray()
+                    : await ListChildrenAsync(cancellationToken).ConfigureAwait(false);
                 LogShardEnded(_logger, Options.ShardId, string.Join(",", children));
                 return new ShardEnded(Options.ShardId, _lastSequenceNumber, children);
             }
@@ -214,19 +216,43 @@ public sealed partial class ShardPoller
     private async Task<string> AcquireIteratorAsync(CancellationToken cancellationToken)
     {
         var request = IteratorRequest();
+        var response = await RetryAsync(
+            "GetShardIterator",
+            () => _kinesis.GetShardIteratorAsync(request, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        LogIterator(_logger, Options.ShardId, request.ShardIteratorType, request.StartingSequenceNumber);
+        return response.ShardIterator;
+    }
+
+    /// <summary>
+    /// The children of this closed shard from ListShards, for endpoints that answer SHARD_END without ChildShards
+    /// (kinesalite 3.3.3, and AWS before ChildShards existed).
+    /// </summary>
+    private async Task<string[]> ListChildrenAsync(CancellationToken cancellationToken)
+    {
+        var shards = await RetryAsync(
+            "ListShards",
+            () => _kinesis.ListAllShardsAsync(Options.StreamName, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return shards
+            .Where(s => s.ParentShardId == Options.ShardId || s.AdjacentParentShardId == Options.ShardId)
+            .Select(s => s.ShardId)
+            .ToArray();
+    }
+
+    private async Task<T> RetryAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
         for (var failures = 0; ; )
         {
             try
             {
-                var response = await _kinesis.GetShardIteratorAsync(request, cancellationToken).ConfigureAwait(false);
-                LogIterator(_logger, Options.ShardId, request.ShardIteratorType, request.StartingSequenceNumber);
-                return response.ShardIterator;
+                return await call().ConfigureAwait(false);
             }
             catch (Exception error) when (IsRetriable(error, cancellationToken))
             {
                 var delay = Backoff(++failures);
                 CountFailure(error);
-                LogIteratorRetry(_logger, Options.ShardId, failures, delay.TotalMilliseconds, error);
+                LogRetry(_logger, Options.ShardId, operation, failures, delay.TotalMilliseconds, error);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -302,8 +328,8 @@ public sealed partial class ShardPoller
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Shard {ShardId}: GetRecords failed ({Failures} in a row); retrying in {DelayMs} ms")]
     private static partial void LogGetRecordsRetry(ILogger logger, string shardId, int failures, double delayMs, Exception exception);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Shard {ShardId}: GetShardIterator failed ({Failures} in a row); retrying in {DelayMs} ms")]
-    private static partial void LogIteratorRetry(ILogger logger, string shardId, int failures, double delayMs, Exception exception);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Shard {ShardId}: {Operation} failed ({Failures} in a row); retrying in {DelayMs} ms")]
+    private static partial void LogRetry(ILogger logger, string shardId, string operation, int failures, double delayMs, Exception exception);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Shard {ShardId}: SHARD_END; children [{Children}]")]
     private static partial void LogShardEnded(ILogger logger, string shardId, string children);

@@ -28,7 +28,7 @@ public sealed class ShardPollerCounters
 
     public long ExpiredIterators => Interlocked.Read(ref _expiredIterators);
 
-    /// <summary>Transient failures (5xx, network) of GetRecords or GetShardIterator.</summary>
+    /// <summary>Transient failures (5xx, network) of GetRecords, GetShardIterator or ListShards.</summary>
     public long TransientErrors => Interlocked.Read(ref _transientErrors);
 
     /// <summary>Times the poller found the channel full and waited for room before its next call.</summary>

@@ -5,6 +5,7 @@ using Pipeline.Aws.Kinesis.Client;
 using Pipeline.Aws.Kinesis.Polling;
 using Pipeline.Core.Records;
 using Pipeline.Testing;
+using System.Numerics;
 using Pipeline.Testing.Emulators;
 
 namespace Pipeline.Aws.Tests.Kinesis.Polling;
@@ -68,4 +69,45 @@ public sealed class ShardPollerOnKinesaliteTests(KinesaliteFixture emulator)
         Assert.Equal(300, poller.Counters.RecordsHandedOn);
         Assert.Equal(300, received.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count());
     }
+
+    [Fact]
+    public async Task Given_a_split_shard_When_its_parent_is_read_to_the_end_Then_RunAsync_returns_ShardEnded_with_both_children()
+    {
+        using var kinesis = emulator.Endpoint.CreateKinesis();
+        var stream = $"sp-{Guid.NewGuid():N}";
+        await kinesis.CreateStreamAsync(new CreateStreamRequest { StreamName = stream, ShardCount = 1 });
+        await WaitActiveAsync(kinesis, stream);
+        var parent = Assert.Single(await kinesis.ListAllShardsAsync(stream));
+        var put = await kinesis.PutRecordsAsync(new PutRecordsRequest
+        {
+            StreamName = stream,
+            Records = Enumerable.Range(0, 20).Select(i => new PutRecordsRequestEntry { PartitionKey = "k" + i.ToString(CultureInfo.InvariantCulture), Data = new byte[] { (byte)i } }).ToList(),
+        });
+        Assert.Equal(0, put.FailedRecordCount ?? 0);
+        var start = BigInteger.Parse(parent.HashKeyRange.StartingHashKey, CultureInfo.InvariantCulture);
+        var end = BigInteger.Parse(parent.HashKeyRange.EndingHashKey, CultureInfo.InvariantCulture);
+        await kinesis.SplitShardAsync(new SplitShardRequest
+        {
+            StreamName = stream,
+            ShardToSplit = parent.ShardId,
+            NewStartingHashKey = ((start + end + 1) / 2).ToString(CultureInfo.InvariantCulture),
+        });
+        await WaitActiveAsync(kinesis, stream);
+        var children = (await kinesis.ListAllShardsAsync(stream)).Where(s => s.ParentShardId == parent.ShardId).Select(s => s.ShardId).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, children.Count);
+
+        var channel = Channel.CreateBounded<ShardBatch>(100);
+        var poller = new ShardPoller(kinesis, new ShardPollerOptions { StreamName = stream, ShardId = parent.ShardId, BatchSize = 7 }, channel.Writer, TimeProvider.System);
+        var result = await poller.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var ended = Assert.IsType<ShardEnded>(result);
+        Assert.Equal(children, ended.ChildShardIds.Order(StringComparer.Ordinal));
+        Assert.Equal(put.Records[^1].SequenceNumber, ended.LastSequenceNumber);
+        Assert.Equal(20, poller.Counters.RecordsHandedOn);
+        Assert.False(channel.Reader.Completion.IsCompleted);
+    }
+
+    private static Task WaitActiveAsync(IKinesisClient kinesis, string stream) => Wait.UntilAsync(
+        async () => (await kinesis.DescribeStreamSummaryAsync(new DescribeStreamSummaryRequest { StreamName = stream })).StreamDescriptionSummary.StreamStatus == StreamStatus.Active,
+        $"stream {stream} ACTIVE");
 }

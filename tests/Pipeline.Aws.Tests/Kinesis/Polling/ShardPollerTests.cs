@@ -294,6 +294,30 @@ public sealed class ShardPollerTests
         await StopAsync(run, cts);
     }
 
+    [Fact]
+    public async Task Given_SHARD_END_without_ChildShards_When_the_shard_ends_Then_the_children_come_from_ListShards()
+    {
+        _kinesis.Add(5);
+        _kinesis.ClosedWithChildren = ["shardId-000000000003"];
+        _kinesis.OmitChildShards = true;
+
+        var result = await Poller().RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(["shardId-000000000003"], Assert.IsType<ShardEnded>(result).ChildShardIds);
+    }
+
+    [Fact]
+    public async Task Given_a_permanent_error_When_polling_Then_RunAsync_fails_with_it()
+    {
+        _kinesis.Add(5);
+        _kinesis.Fault = _ => new KinesisResourceNotFoundException("Stream jobs not found");
+
+        var error = await Assert.ThrowsAsync<KinesisResourceNotFoundException>(() => Poller().RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        Assert.Contains("jobs", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, _kinesis.Calls);
+    }
+
     private static void AssertBetween(TimeSpan actual, double minMs, double maxMs) =>
         Assert.InRange(actual.TotalMilliseconds, minMs, maxMs);
 }

@@ -25,6 +25,11 @@ public sealed class ScriptedKinesisClient(TimeProvider time) : IKinesisClient
     /// <summary>Given the records left after the batch, the MillisBehindLatest to answer.</summary>
     public Func<int, long> Behind { get; set; } = left => left > 0 ? 5_000 : 0;
 
+    /// <summary>Answer SHARD_END without ChildShards, as kinesalite 3.3.3 does.</summary>
+    public bool OmitChildShards { get; set; }
+
+    public string ShardId { get; set; } = "shardId-000000000000";
+
     public List<DateTimeOffset> CallTimes { get; } = [];
 
     public List<GetShardIteratorRequest> IteratorRequests { get; } = [];
@@ -103,7 +108,7 @@ public sealed class ScriptedKinesisClient(TimeProvider time) : IKinesisClient
                 Records = batch,
                 MillisBehindLatest = Behind(Records.Count - next),
                 NextShardIterator = ended ? null : Iterator(next),
-                ChildShards = ended
+                ChildShards = ended && !OmitChildShards
                     ? ClosedWithChildren!.Select(id => new ChildShard { ShardId = id, HashKeyRange = new HashKeyRange { StartingHashKey = "0", EndingHashKey = "1" } }).ToArray()
                     : null,
             });
@@ -124,7 +129,24 @@ public sealed class ScriptedKinesisClient(TimeProvider time) : IKinesisClient
 
     public Task<DescribeStreamSummaryResponse> DescribeStreamSummaryAsync(DescribeStreamSummaryRequest request, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-    public Task<ListShardsResponse> ListShardsAsync(ListShardsRequest request, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    /// <summary>The shard itself and, once closed, its children naming it as parent.</summary>
+    public Task<ListShardsResponse> ListShardsAsync(ListShardsRequest request, CancellationToken cancellationToken = default)
+    {
+        var range = new HashKeyRange { StartingHashKey = "0", EndingHashKey = "1" };
+        var shards = new List<Shard>
+        {
+            new() { ShardId = ShardId, HashKeyRange = range, SequenceNumberRange = new SequenceNumberRange { StartingSequenceNumber = Sequence(0) } },
+            new() { ShardId = "shardId-000000000099", HashKeyRange = range, SequenceNumberRange = new SequenceNumberRange { StartingSequenceNumber = Sequence(0) } },
+        };
+        shards.AddRange((ClosedWithChildren ?? []).Select(id => new Shard
+        {
+            ShardId = id,
+            ParentShardId = ShardId,
+            HashKeyRange = range,
+            SequenceNumberRange = new SequenceNumberRange { StartingSequenceNumber = Sequence(0) },
+        }));
+        return Task.FromResult(new ListShardsResponse { Shards = shards });
+    }
 
     public Task<PutRecordsResponse> PutRecordsAsync(PutRecordsRequest request, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 

@@ -18,9 +18,17 @@ namespace Pipeline.Aws.Kinesis.Polling;
 /// replaced by one AFTER_SEQUENCE_NUMBER the last record handed on (or the starting position when none was), so no
 /// record is skipped or repeated. Other Kinesis errors (stream not found, invalid argument) end RunAsync with that
 /// exception. The poller never completes the channel writer.
+/// One gap remains, as in KCL: with StartingPosition LATEST and no checkpoint, an iterator that expires before any
+/// record was handed on is re-acquired at LATEST, so records put meanwhile are not read.
 /// </remarks>
 public sealed partial class ShardPoller
 {
+    /// <summary>The attribute naming the shard a record came from.</summary>
+    public const string ShardIdAttribute = "shardId";
+
+    /// <summary>The attribute holding the record's sequence number (also its <see cref="SourceRecord.Id"/>).</summary>
+    public const string SequenceNumberAttribute = "sequenceNumber";
+
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
 
     private readonly IKinesisClient _kinesis;
@@ -177,12 +185,6 @@ public sealed partial class ShardPoller
             [SequenceNumberAttribute] = record.SequenceNumber,
         },
     };
-
-    /// <summary>The attribute naming the shard a record came from.</summary>
-    public const string ShardIdAttribute = "shardId";
-
-    /// <summary>The attribute holding the record's sequence number (also its <see cref="SourceRecord.Id"/>).</summary>
-    public const string SequenceNumberAttribute = "sequenceNumber";
 
     /// <summary>Waits for the later of <paramref name="notBefore"/> and the rate window's room; returns the call's start.</summary>
     private async Task<DateTimeOffset> WaitForTurnAsync(DateTimeOffset notBefore, CancellationToken cancellationToken)

@@ -68,6 +68,22 @@ public abstract class SqsOnFailureDestinationContractTests(EmulatorFixture emula
         Assert.Contains(record.KinesisBatchInfo.StartSequenceNumber, ex.Message, StringComparison.Ordinal);
         Assert.Equal(record.KinesisBatchInfo, ex.Batch);
     }
+
+    [Fact]
+    public async Task Given_the_url_of_a_queue_that_does_not_exist_When_a_record_is_sent_Then_it_is_not_retried_and_the_error_names_the_url()
+    {
+        using IAmazonSQS sqs = emulator.Endpoint.CreateSqs();
+        string existing = (await sqs.CreateQueueAsync($"onfailure-{Guid.NewGuid():N}")).QueueUrl;
+        string missing = existing[..(existing.LastIndexOf('/') + 1)] + $"missing-{Guid.NewGuid():N}";
+        var destination = new SqsOnFailureDestination(sqs, missing, new SqsOnFailureDestinationOptions { BaseDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(2) });
+        KinesisFailureRecord record = KinesisFailureRecordTests.Sample(KinesisFailureRecordTests.Batch(1, KinesisFailureRecordTests.Now), KinesisFailureRecordTests.Now);
+
+        var ex = await Assert.ThrowsAsync<OnFailureDeliveryException>(() => destination.SendAsync(record, CancellationToken.None));
+
+        Assert.Equal(missing, ex.Destination);
+        Assert.Contains(missing, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ex.Attempts);
+    }
 }
 
 [Collection(EmulatorCollections.Moto)]

@@ -484,7 +484,8 @@ public sealed class Provisioner
 
     private static bool IsUnsupported(AmazonServiceException ex) =>
         ex.StatusCode is HttpStatusCode.NotImplemented
-        || ex.ErrorCode is "UnknownOperationException" or "NotImplemented" or "InvalidAction" or "UnsupportedOperation" or "NotImplementedException";
+        || ex.ErrorCode is "UnknownOperationException" or "InvalidAction" or "UnsupportedOperation"
+        || (ex.ErrorCode?.StartsWith("NotImplemented", StringComparison.Ordinal) ?? false); // "NotImplemented" and its "...Exception" form
 
     private static bool IsUnreachable(Exception ex, CancellationToken ct)
     {

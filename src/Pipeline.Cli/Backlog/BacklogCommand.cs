@@ -179,19 +179,7 @@ internal static class BacklogCommand
         var mapping = new EventSourceMapping(options, new EmbeddedQueueSource(queue), function, guard, time);
 
         Console.WriteLine($"bgpipe backlog: {enqueued} images from {inRoot} -> {outRoot} ({s.Concurrency} lanes, model {Path.GetFileName(matte.Path)})");
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task run = mapping.RunAsync(stop.Token);
-        Task drained = enqueued == 0 ? Task.CompletedTask : queue.WaitUntilEmptyAsync(ct);
-        Task progress = ProgressView.RunAsync(
-            enqueued,
-            () => mapping.Statistics.SucceededEventCount + mapping.Statistics.SkippedEventCount + dlq.ApproximateNumberOfMessages,
-            () => dlq.ApproximateNumberOfMessages,
-            drained,
-            ct);
-        await drained.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await stop.CancelAsync().ConfigureAwait(false);
-        await run.ConfigureAwait(false);
-        await progress.ConfigureAwait(false);
+        await RunUntilDrainedAsync(mapping, enqueued, () => dlq.ApproximateNumberOfMessages, _ => queue.WaitUntilEmptyAsync(ct), ct).ConfigureAwait(false);
         clock.Stop();
 
         List<DeadLetterEntry> dead = [.. previouslyDead, .. dlq.PeekAll().Select(ToEntry)];
@@ -259,6 +247,27 @@ internal static class BacklogCommand
                 return Fail($"{s.EndpointUrl ?? "AWS"}: {ex.Message}", ExitCodes.Infrastructure);
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the mapping with a progress line until <paramref name="waitUntilDrained"/> (given the run) says every job is
+    /// accounted for, or the user stops it; then stops the mapping gracefully.
+    /// </summary>
+    internal static async Task RunUntilDrainedAsync(EventSourceMapping mapping, int total, Func<long> deadLettered, Func<Task, Task> waitUntilDrained, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task run = mapping.RunAsync(stop.Token);
+        Task drained = total == 0 ? Task.CompletedTask : waitUntilDrained(run);
+        Task progress = ProgressView.RunAsync(
+            total,
+            () => mapping.Statistics.SucceededEventCount + mapping.Statistics.SkippedEventCount + deadLettered(),
+            deadLettered,
+            drained,
+            ct);
+        await drained.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await run.ConfigureAwait(false);
+        await progress.ConfigureAwait(false);
     }
 
     internal static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path));

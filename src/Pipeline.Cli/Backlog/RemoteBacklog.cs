@@ -175,20 +175,9 @@ internal static class RemoteBacklog
         var mapping = new EventSourceMapping(options, reasons, function, guard, time, decoder: null, loggers);
         Console.WriteLine($"bgpipe backlog: {messages.Count} images from {where.In} -> {where.Out} through {sqsSource.Queue.Url} ({s.Concurrency} lanes, model {Path.GetFileName(matte.Path)})");
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task run = mapping.RunAsync(stop.Token);
         string dlqUrl = await SqsQueues.ResolveUrlAsync(stack.Sqs, resources.JobsDeadLetterQueue.Name, ct).ConfigureAwait(false);
-        Task drained = messages.Count == 0 ? Task.CompletedTask : WaitUntilDrainedAsync(stack, sqsSource.Queue.Url, mapping, run, ct);
-        Task progress = ProgressView.RunAsync(
-            messages.Count,
-            () => mapping.Statistics.SucceededEventCount + mapping.Statistics.SkippedEventCount + reasons.DeadLettered,
-            () => reasons.DeadLettered,
-            drained,
-            ct);
-        await drained.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await stop.CancelAsync().ConfigureAwait(false);
-        await run.ConfigureAwait(false);
-        await progress.ConfigureAwait(false);
+        await BacklogCommand.RunUntilDrainedAsync(mapping, messages.Count, () => reasons.DeadLettered,
+            run => WaitUntilDrainedAsync(stack, sqsSource.Queue.Url, run, ct), ct).ConfigureAwait(false);
         clock.Stop();
 
         // 4. Report: this run's jobs found in the DLQ, with the last reason each failed for.
@@ -295,7 +284,7 @@ internal static class RemoteBacklog
     /// Done when the jobs queue holds nothing (visible, in flight or delayed) on three readings in a row and the mapping
     /// has nothing in its lanes. Counts are approximate on AWS, hence the repeated readings.
     /// </summary>
-    private static async Task WaitUntilDrainedAsync(RemoteStack stack, string queueUrl, EventSourceMapping mapping, Task run, CancellationToken ct)
+    private static async Task WaitUntilDrainedAsync(RemoteStack stack, string queueUrl, Task run, CancellationToken ct)
     {
         int quiet = 0;
         while (quiet < 3)
@@ -314,8 +303,6 @@ internal static class RemoteBacklog
             long waiting = attributes.Attributes.Values.Sum(v => long.TryParse(v, out long n) ? n : 0);
             quiet = waiting == 0 ? quiet + 1 : 0;
         }
-
-        _ = mapping;
     }
 
     private static async Task<List<DeadLetterEntry>> DeadLettersAsync(RemoteStack stack, string dlqUrl, HashSet<string> ours, FailureReasons reasons, IIdempotencyStore store, CancellationToken ct)

@@ -225,10 +225,13 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
         gate.SetResult();
         await run.WaitAsync(Bound);
 
-        Assert.Equal(10, mapping.Statistics.SucceededEventCount);
-        Assert.Equal(20, mapping.Statistics.ReleasedEventCount);
+        // The batch in flight (up to 10: a receive may return fewer, and the window is 0) finishes; nothing else starts.
+        long finished = mapping.Statistics.SucceededEventCount;
+        Assert.InRange(finished, 1, 10);
+        Assert.Equal(finished, function.Calls.Count);
+        Assert.Equal(30 - finished, mapping.Statistics.ReleasedEventCount);
         // Visible again at once, although the visibility timeout is 30 s.
-        Assert.Equal((20, 0), await CountAsync(sqs, queue.Url));
+        Assert.Equal(((int)(30 - finished), 0), await CountAsync(sqs, queue.Url));
     }
 
     [Fact]

@@ -20,6 +20,8 @@ public sealed class MappingStatistics
     private long _failedPermanently;
     private long _deferred;
     private long _released;
+    private long _dropped;
+    private long _onFailureDelivered;
     private long _batches;
     private long _fullBatches;
     private long _filteredOut;
@@ -65,6 +67,12 @@ public sealed class MappingStatistics
     /// </summary>
     public long DeletedEventCount => Interlocked.Read(ref _deleted);
 
+    /// <summary>Stream records given up on for retry exhaustion or age (DroppedEventCount), delivered to a destination or not.</summary>
+    public long DroppedEventCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>Stream records whose discarded batch was described to the on-failure destination (OnFailureDestinationDeliveredEventCount).</summary>
+    public long OnFailureDestinationDeliveredEventCount => Interlocked.Read(ref _onFailureDelivered);
+
     public long BatchCount => Interlocked.Read(ref _batches);
 
     /// <summary>Batches that finished holding a full BatchSize (the lanes had more waiting: a scaling signal).</summary>
@@ -92,7 +100,7 @@ public sealed class MappingStatistics
         }
     }
 
-    internal void AddPolled(int n)
+    public void AddPolled(int n)
     {
         Interlocked.Add(ref _polled, n);
         _metrics?.Polled(n);
@@ -104,7 +112,19 @@ public sealed class MappingStatistics
         _metrics?.Invoked();
     }
 
-    internal void AddReleased(int n) => Interlocked.Add(ref _released, n);
+    public void AddReleased(int n) => Interlocked.Add(ref _released, n);
+
+    public void AddDropped(int n)
+    {
+        Interlocked.Add(ref _dropped, n);
+        _metrics?.Dropped(n);
+    }
+
+    public void AddOnFailureDelivered(int n)
+    {
+        Interlocked.Add(ref _onFailureDelivered, n);
+        _metrics?.OnFailureDelivered(n);
+    }
 
     internal void AddBatch() => Interlocked.Increment(ref _batches);
 
@@ -116,13 +136,13 @@ public sealed class MappingStatistics
         }
     }
 
-    internal void AddFilteredOut(int n)
+    public void AddFilteredOut(int n)
     {
         Interlocked.Add(ref _filteredOut, n);
         _metrics?.FilteredOut(n);
     }
 
-    internal void AddDeleted(int n)
+    public void AddDeleted(int n)
     {
         if (n > 0)
         {

@@ -386,6 +386,13 @@ public sealed partial class BatchInvoker
         }
     }
 
+    /// <summary>
+    /// Renews the claims (and source visibility) of the batch <see cref="InvokeAsync"/> is running, every
+    /// HeartbeatInterval until cancelled. <see cref="RunAsync"/> runs it itself; callers that drive
+    /// <see cref="InvokeAsync"/> directly (the stream lanes) run it alongside.
+    /// </summary>
+    public Task RunHeartbeatAsync(CancellationToken cancellationToken) => HeartbeatAsync(cancellationToken);
+
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);

@@ -18,7 +18,8 @@ public sealed class Lane
     private long _pending;
     private TaskCompletionSource? _idle;
 
-    internal Lane(int id, int capacity, BatchingOptions batching, TimeProvider time, Func<ChannelReader<Batch>, CancellationToken, Task> runInvoker)
+    /// <param name="runInvoker">Runs the lane's batches (a <c>BatchInvoker</c>, or a stream mapping's failure loop).</param>
+    public Lane(int id, int capacity, BatchingOptions batching, TimeProvider time, Func<ChannelReader<Batch>, CancellationToken, Task> runInvoker)
     {
         Id = id;
         _input = Channel.CreateBounded<DecodedRecord>(new BoundedChannelOptions(capacity)

@@ -13,6 +13,9 @@ public static class MappingMeter
     /// <summary>Tag holding the mapping's name (<c>MappingOptions.Name</c>, else the source's name).</summary>
     public const string MappingTag = "mapping";
 
+    /// <summary>Tag holding the shard id on per-shard measurements (IteratorAge).</summary>
+    public const string ShardTag = "shard";
+
     /// <summary>Records read from the source.</summary>
     public const string PolledEventCount = "PolledEventCount";
 
@@ -31,13 +34,13 @@ public static class MappingMeter
     /// <summary>Lanes (concurrent batches) the mapping runs now; an observable gauge.</summary>
     public const string Concurrency = "Concurrency";
 
-    // Reserved for the Kinesis mapping (MaximumRecordAgeInSeconds / MaximumRetryAttempts, on-failure destination).
-    // SQS never drops: its redrive policy moves a message to the DLQ, so these are not recorded for SQS.
+    // Kinesis only (MaximumRecordAgeInSeconds / MaximumRetryAttempts, on-failure destination). SQS never drops: its
+    // redrive policy moves a message to the DLQ, so these are not recorded for SQS.
 
     /// <summary>Records dropped for age or retry exhaustion (Kinesis).</summary>
     public const string DroppedEventCount = "DroppedEventCount";
 
-    /// <summary>Age of the last record read, in milliseconds (Kinesis).</summary>
+    /// <summary>How far behind the tip each shard's last GetRecords was, in milliseconds (Kinesis; tagged with the shard).</summary>
     public const string IteratorAge = "IteratorAge";
 
     /// <summary>Records sent to the on-failure destination (Kinesis).</summary>

@@ -43,6 +43,30 @@ public sealed class MappingMetrics
 
     internal void FilteredOut(long n) => _instruments.FilteredOut.Add(n, _tag);
 
+    internal void Dropped(long n) => _instruments.Dropped.Add(n, _tag);
+
+    internal void OnFailureDelivered(long n) => _instruments.OnFailureDelivered.Add(n, _tag);
+
+    /// <summary>
+    /// Reports a shard's IteratorAge (ms behind the stream's tip, -1 before its first read is skipped) through the
+    /// gauge, tagged with the mapping and <see cref="MappingMeter.ShardTag"/>, until the returned handle is disposed.
+    /// </summary>
+    public IDisposable StartObservingIteratorAge(string shardId, Func<long> millisBehindLatest)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(shardId);
+        ArgumentNullException.ThrowIfNull(millisBehindLatest);
+        var entry = new AgeEntry([_tag, new(MappingMeter.ShardTag, shardId)], millisBehindLatest);
+        _instruments.Ages[entry] = 0;
+        return new AgeRegistration(_instruments, entry);
+    }
+
+    private sealed record AgeEntry(KeyValuePair<string, object?>[] Tags, Func<long> Read);
+
+    private sealed class AgeRegistration(Instruments instruments, AgeEntry entry) : IDisposable
+    {
+        public void Dispose() => instruments.Ages.TryRemove(entry, out _);
+    }
+
     /// <summary>Reports <paramref name="concurrency"/> through the gauge until the returned handle is disposed.</summary>
     public IDisposable StartObserving(Func<int> concurrency)
     {
@@ -70,6 +94,9 @@ public sealed class MappingMetrics
             Deleted = meter.CreateCounter<long>(MappingMeter.DeletedEventCount, Unit, "Records acknowledged to the source as done.");
             FilteredOut = meter.CreateCounter<long>(MappingMeter.FilteredOutEventCount, Unit, "Records that matched no filter and were deleted without invoking.");
             meter.CreateObservableGauge(MappingMeter.Concurrency, Observe, "{lane}", "Concurrent batches (lanes) of the mapping.");
+            Dropped = meter.CreateCounter<long>(MappingMeter.DroppedEventCount, Unit, "Stream records given up on for retry exhaustion or record age.");
+            OnFailureDelivered = meter.CreateCounter<long>(MappingMeter.OnFailureDestinationDeliveredEventCount, Unit, "Stream records described to the on-failure destination.");
+            meter.CreateObservableGauge(MappingMeter.IteratorAge, ObserveAges, "ms", "How far behind the stream's tip each shard's last read was (MillisBehindLatest).");
         }
 
         public Counter<long> Polled { get; }
@@ -82,7 +109,25 @@ public sealed class MappingMetrics
 
         public Counter<long> FilteredOut { get; }
 
+        public Counter<long> Dropped { get; }
+
+        public Counter<long> OnFailureDelivered { get; }
+
         public ConcurrentDictionary<GaugeEntry, byte> Live { get; } = new();
+
+        public ConcurrentDictionary<AgeEntry, byte> Ages { get; } = new();
+
+        private IEnumerable<Measurement<long>> ObserveAges()
+        {
+            foreach (AgeEntry entry in Ages.Keys)
+            {
+                long age = entry.Read();
+                if (age >= 0)
+                {
+                    yield return new Measurement<long>(age, entry.Tags);
+                }
+            }
+        }
 
         private IEnumerable<Measurement<int>> Observe()
         {

@@ -13,3 +13,12 @@ public sealed class DynaliteCollection : ICollectionFixture<DynaliteFixture>;
 
 [CollectionDefinition(EmulatorCollections.Kinesalite)]
 public sealed class KinesaliteCollection : ICollectionFixture<KinesaliteFixture>;
+
+/// <summary>Kinesis on kinesalite with its leases (and idempotency records, on-failure queue) on moto_server.</summary>
+[CollectionDefinition(KinesisMappingCollections.Kinesalite)]
+public sealed class KinesaliteWithMotoCollection : ICollectionFixture<KinesaliteFixture>, ICollectionFixture<MotoFixture>;
+
+public static class KinesisMappingCollections
+{
+    public const string Kinesalite = "kinesalite+moto_server";
+}

@@ -36,8 +36,9 @@ public sealed class ProvisioningClients : IDisposable
     /// <summary>
     /// Clients for <paramref name="endpoint"/> that give up quickly when nobody answers: provision is interactive, so
     /// one retry and a short timeout beat the SDK's default backoff.
+    /// <paramref name="kinesisEndpoint"/> serves Kinesis when it is given (a separate emulator such as kinesalite).
     /// </summary>
-    public static ProvisioningClients For(AwsEndpoint endpoint)
+    public static ProvisioningClients For(AwsEndpoint endpoint, AwsEndpoint? kinesisEndpoint = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         T Quick<T>(T config) where T : ClientConfig
@@ -57,7 +58,7 @@ public sealed class ProvisioningClients : IDisposable
             credentials is null ? new AmazonS3Client(s3Config) : new AmazonS3Client(credentials, s3Config),
             endpoint.ToString(),
             endpoint.Region,
-            new KinesisClient(endpoint, requestTimeout: TimeSpan.FromSeconds(20)));
+            new KinesisClient(kinesisEndpoint ?? endpoint, requestTimeout: TimeSpan.FromSeconds(20)));
     }
 
     public void Dispose()

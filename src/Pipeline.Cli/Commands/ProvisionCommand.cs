@@ -15,7 +15,7 @@ namespace Pipeline.Cli.Commands;
 /// </summary>
 internal static class ProvisionCommand
 {
-    private sealed record Settings(string? EndpointUrl, string Prefix, bool DryRun, int? FunctionTimeout, int? Shards, string[] Buckets, string? Pipeline, bool PrintInitScript);
+    private sealed record Settings(string? EndpointUrl, string Prefix, bool DryRun, int? FunctionTimeout, int? Shards, string[] Buckets, string? Pipeline, bool PrintInitScript, string? KinesisEndpointUrl);
 
     public static Command Create()
     {
@@ -26,13 +26,14 @@ internal static class ProvisionCommand
         var bucket = new Option<string[]>("--bucket") { Description = "Also create this S3 bucket (repeatable).", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
         var pipeline = new Option<string?>("--pipeline") { Description = "Take the timeout, queue name, table and buckets from this pipelines/*.yaml file." };
         var shards = new Option<int?>("--shards") { Description = $"Also create the Kinesis stream <prefix>{ResourceList.DefaultJobsStream} with this many shards (1-{ResourceList.MaxStreamShards}), its on-failure queue and the lease table; with --pipeline, the shard count of its stream (default {ResourceList.DefaultStreamShards})." };
+        var kinesisEndpoint = new Option<string?>("--kinesis-endpoint-url") { Description = "Kinesis at another endpoint than --endpoint-url (e.g. kinesalite beside moto_server)." };
         var printScript = new Option<bool>("--print-init-script") { Description = "Print the LocalStack init script for these resources instead of provisioning." };
         var command = new Command("provision", "Create the queues, table and buckets the mappings need (safe to rerun).")
         {
-            endpoint, prefix, dryRun, timeout, shards, bucket, pipeline, printScript,
+            endpoint, prefix, dryRun, timeout, shards, bucket, pipeline, printScript, kinesisEndpoint,
         };
         command.SetAction((parse, ct) => RunAsync(
-            new Settings(parse.GetValue(endpoint), parse.GetValue(prefix) ?? string.Empty, parse.GetValue(dryRun), parse.GetValue(timeout), parse.GetValue(shards), parse.GetValue(bucket) ?? [], parse.GetValue(pipeline), parse.GetValue(printScript)),
+            new Settings(parse.GetValue(endpoint), parse.GetValue(prefix) ?? string.Empty, parse.GetValue(dryRun), parse.GetValue(timeout), parse.GetValue(shards), parse.GetValue(bucket) ?? [], parse.GetValue(pipeline), parse.GetValue(printScript), parse.GetValue(kinesisEndpoint)),
             ct));
         return command;
     }
@@ -74,16 +75,18 @@ internal static class ProvisionCommand
         }
 
         AwsEndpoint endpoint;
+        AwsEndpoint? kinesisEndpoint;
         try
         {
             endpoint = AwsEndpoint.FromOption(settings.EndpointUrl);
+            kinesisEndpoint = settings.KinesisEndpointUrl is null ? null : AwsEndpoint.FromOption(settings.KinesisEndpointUrl);
         }
         catch (ArgumentException ex)
         {
             return Fail(Clean(ex), ExitCodes.Usage);
         }
 
-        using ProvisioningClients clients = ProvisioningClients.For(endpoint);
+        using ProvisioningClients clients = ProvisioningClients.For(endpoint, kinesisEndpoint);
         var provisioner = new Provisioner(clients);
         try
         {

@@ -3,7 +3,10 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using Pipeline.Aws;
+using Pipeline.Aws.Kinesis.Client;
+using Pipeline.Aws.Kinesis.Mapping;
 using Pipeline.Aws.Mappings;
+using Pipeline.Aws.Provisioning;
 using Pipeline.Aws.Sqs;
 using Pipeline.BackgroundRemoval;
 using Pipeline.BackgroundRemoval.Function;
@@ -12,6 +15,7 @@ using Pipeline.Cli.Commands;
 using Pipeline.Cli.Telemetry;
 using Pipeline.Core.Filtering;
 using Pipeline.Core.Hosting;
+using Pipeline.Core.Idempotency;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Scaling;
 using Pipeline.Core.Telemetry;
@@ -39,22 +43,25 @@ internal static class RunCommand
         var waitTime = new Option<int>("--wait-time-seconds") { Description = "SQS long-poll wait (0-20).", DefaultValueFactory = _ => 20 };
         var claimLease = new Option<double>("--claim-lease") { Description = "Seconds an idempotency claim lives without a heartbeat (a crashed host's claims expire after it).", DefaultValueFactory = _ => InvokerOptions.Default.ClaimLease.TotalSeconds };
         var heartbeat = new Option<double>("--heartbeat") { Description = "Seconds between claim and visibility heartbeats (below --claim-lease).", DefaultValueFactory = _ => InvokerOptions.Default.HeartbeatInterval.TotalSeconds };
-        var command = new Command("run", "Host the event source mappings of a pipeline file until stopped (SIGTERM / Ctrl+C stop gracefully).")
+        var leaseDuration = new Option<double>("--lease-duration") { Description = "Kinesis: seconds a shard lease lives without renewal; a dead host's shards move after it (KCL's failover time).", DefaultValueFactory = _ => 10 };
+        var kinesisEndpoint = new Option<string?>("--kinesis-endpoint-url") { Description = "Kinesis at another endpoint than --endpoint-url (e.g. kinesalite beside moto_server)." };
+        var workerId = new Option<string?>("--worker-id") { Description = "Kinesis: this host's name in the lease table (default: host, pid and a random instance)." };
+        var command = new Command("run", "Host the event source mappings (SQS and Kinesis) of a pipeline file until stopped (SIGTERM / Ctrl+C stop gracefully).")
         {
-            file, endpoint, prefix, model, maxConcurrency, metrics, metricsInterval, logLevel, callLog, waitTime, claimLease, heartbeat,
+            file, endpoint, prefix, model, maxConcurrency, metrics, metricsInterval, logLevel, callLog, waitTime, claimLease, heartbeat, leaseDuration, workerId, kinesisEndpoint,
         };
         command.SetAction((parse, ct) => RunAsync(
             new Settings(
                 parse.GetValue(file)!, parse.GetValue(endpoint), parse.GetValue(prefix)!, parse.GetValue(model), parse.GetValue(maxConcurrency),
                 parse.GetValue(metrics)!, parse.GetValue(metricsInterval), parse.GetValue(logLevel)!, parse.GetValue(callLog),
-                parse.GetValue(waitTime), parse.GetValue(claimLease), parse.GetValue(heartbeat)),
+                parse.GetValue(waitTime), parse.GetValue(claimLease), parse.GetValue(heartbeat), parse.GetValue(leaseDuration), parse.GetValue(workerId), parse.GetValue(kinesisEndpoint)),
             ct));
         return command;
     }
 
     private sealed record Settings(
         string File, string? EndpointUrl, string Prefix, string? Model, int? MaxConcurrency, string Metrics, int MetricsInterval,
-        string LogLevel, string? CallLog, int WaitTimeSeconds, double ClaimLeaseSeconds, double HeartbeatSeconds);
+        string LogLevel, string? CallLog, int WaitTimeSeconds, double ClaimLeaseSeconds, double HeartbeatSeconds, double LeaseDurationSeconds, string? WorkerId, string? KinesisEndpointUrl);
 
     private static async Task<int> RunAsync(Settings s, CancellationToken ct)
     {
@@ -77,21 +84,19 @@ internal static class RunCommand
             return Fail($"cannot read {s.File}: {ex.Message}", ExitCodes.Usage);
         }
 
-        if (pipeline.KinesisEvents.FirstOrDefault() is { } kinesis)
-        {
-            return Fail($"{s.File}: event '{kinesis.Name}' is Type Kinesis; this bgpipe hosts SQS mappings only (Kinesis shard pollers are not built yet)", ExitCodes.Usage);
-        }
-
         var enabled = pipeline.SqsEvents.Where(e => e.Enabled).ToList();
-        if (enabled.Count == 0)
+        var streams = pipeline.KinesisEvents.Where(e => e.Enabled).ToList();
+        if (enabled.Count == 0 && streams.Count == 0)
         {
-            return Fail($"{s.File}: no enabled SQS event to host", ExitCodes.Usage);
+            return Fail($"{s.File}: no enabled SQS or Kinesis event to host", ExitCodes.Usage);
         }
 
         AwsEndpoint endpoint;
+        AwsEndpoint kinesisEndpoint;
         try
         {
             endpoint = AwsEndpoint.FromOption(s.EndpointUrl);
+            kinesisEndpoint = s.KinesisEndpointUrl is null ? endpoint : AwsEndpoint.FromOption(s.KinesisEndpointUrl);
         }
         catch (ArgumentException ex)
         {
@@ -111,13 +116,13 @@ internal static class RunCommand
         {
             try
             {
-                return await HostAsync(s, pipeline, enabled, endpoint, matte, loggers, ct).ConfigureAwait(false);
+                return await HostAsync(s, pipeline, enabled, streams, endpoint, kinesisEndpoint, matte, loggers, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is HostConfigurationException or FilterCriteriaException or ArgumentException)
             {
                 return Fail(ex.Message, ExitCodes.Usage);
             }
-            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or SqsQueueNotFoundException)
+            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or SqsQueueNotFoundException or Aws.Kinesis.Client.KinesisServiceException)
             {
                 return Fail($"{endpoint}: {ex.Message}", ExitCodes.Infrastructure);
             }
@@ -125,7 +130,8 @@ internal static class RunCommand
     }
 
     private static async Task<int> HostAsync(
-        Settings s, PipelineDefinition pipeline, IReadOnlyList<SqsEventDefinition> events, AwsEndpoint endpoint, MatteModel matte, ILoggerFactory loggers, CancellationToken ct)
+        Settings s, PipelineDefinition pipeline, IReadOnlyList<SqsEventDefinition> events, IReadOnlyList<KinesisEventDefinition> streams,
+        AwsEndpoint endpoint, AwsEndpoint kinesisEndpoint, MatteModel matte, ILoggerFactory loggers, CancellationToken ct)
     {
         TimeProvider time = TimeProvider.System;
         ILogger log = loggers.CreateLogger("bgpipe.run");
@@ -141,8 +147,20 @@ internal static class RunCommand
         var guard = stack.CreateGuard(table, invoker, time, loggers);
 
         var mappings = new List<(SqsEventDefinition Event, EventSourceMapping Mapping, SqsRecordSource Source)>();
+        var streamMappings = new List<(KinesisEventDefinition Event, KinesisEventSourceMapping Mapping)>();
+        using KinesisClient kinesis = kinesisEndpoint.CreateKinesis();
         try
         {
+            string worker = s.WorkerId ?? OwnerIdentity.Current.WithNewInstance().ToString();
+            var leases = new KinesisHosting.LeaseSettings(TimeSpan.FromSeconds(s.LeaseDurationSeconds), worker);
+            foreach (KinesisEventDefinition ev in streams)
+            {
+                KinesisEventSourceMapping mapping = await KinesisHosting.CreateAsync(
+                    ev, s.Prefix, kinesis, stack.DynamoDb, stack.Sqs, function, guard, invoker, leases, time, loggers, ct).ConfigureAwait(false);
+                streamMappings.Add((ev, mapping));
+                Console.WriteLine(KinesisHosting.Describe(ev, mapping, table, s.Prefix + ResourceList.DefaultLeaseTable));
+            }
+
             foreach (SqsEventDefinition ev in events)
             {
                 SqsRecordSource source = await stack.CreateSqsSourceAsync(ev.Queue.ResolveName(s.Prefix), s.WaitTimeSeconds, time, loggers, ct).ConfigureAwait(false);
@@ -153,8 +171,8 @@ internal static class RunCommand
                 Console.WriteLine(Describe(ev, source, options, table));
             }
 
-            Console.WriteLine($"bgpipe run: {mappings.Count} mapping(s) on {endpoint}; Ctrl+C or SIGTERM stops gracefully.");
-            await Task.WhenAll(mappings.Select(m => m.Mapping.RunAsync(ct))).ConfigureAwait(false);
+            Console.WriteLine($"bgpipe run: {mappings.Count + streamMappings.Count} mapping(s) on {endpoint}; Ctrl+C or SIGTERM stops gracefully.");
+            await Task.WhenAll(mappings.Select(m => m.Mapping.RunAsync(ct)).Concat(streamMappings.Select(m => m.Mapping.RunAsync(ct)))).ConfigureAwait(false);
         }
         finally
         {
@@ -169,6 +187,13 @@ internal static class RunCommand
             MappingStatistics st = mapping.Statistics;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"bgpipe run: {ev.Name} stopped: polled {st.PolledEventCount}, invoked {st.InvokedEventCount}, succeeded {st.SucceededEventCount}, skipped {st.SkippedEventCount}, failed {st.FailedInvokeEventCount}, filtered out {st.FilteredOutEventCount}, deleted {st.DeletedEventCount}, released {st.ReleasedEventCount}"));
+        }
+
+        foreach (var (ev, mapping) in streamMappings)
+        {
+            MappingStatistics st = mapping.Statistics;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"bgpipe run: {ev.Name} stopped: polled {st.PolledEventCount}, invoked {st.InvokedEventCount}, succeeded {st.SucceededEventCount}, skipped {st.SkippedEventCount}, failed {st.FailedInvokeEventCount}, filtered out {st.FilteredOutEventCount}, dropped {st.DroppedEventCount}, sent to on-failure {st.OnFailureDestinationDeliveredEventCount}"));
         }
 
         return ExitCodes.Ok;
@@ -289,6 +314,16 @@ internal static class RunCommand
         if (s.ClaimLeaseSeconds is < 1 or > 43200)
         {
             return $"--claim-lease must be between 1 and 43200 seconds (got {s.ClaimLeaseSeconds})";
+        }
+
+        if (s.LeaseDurationSeconds is < 0.2 or > 3600)
+        {
+            return $"--lease-duration must be between 0.2 and 3600 seconds (got {s.LeaseDurationSeconds})";
+        }
+
+        if (s.WorkerId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 256))
+        {
+            return $"--worker-id must be 1 to 256 characters (got '{id}')";
         }
 
         if (s.HeartbeatSeconds <= 0 || s.HeartbeatSeconds >= s.ClaimLeaseSeconds)

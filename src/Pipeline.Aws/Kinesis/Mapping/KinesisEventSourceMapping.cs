@@ -163,12 +163,19 @@ public sealed partial class KinesisEventSourceMapping
             StartingPosition.AtTimestamp => Checkpoints.AtTimestamp,
             _ => Checkpoints.TrimHorizon,
         };
-        var wanted = shards.Select(s =>
+        // Listing first keeps a steady-state sync to two reads, instead of one refused conditional write per shard.
+        var known = new HashSet<string>((await _leases.ListAsync(cancellationToken).ConfigureAwait(false)).Select(l => l.LeaseKey), StringComparer.Ordinal);
+        var wanted = shards.Where(s => !known.Contains(s.ShardId)).Select(s =>
         {
             // Parents trimmed off the stream no longer gate their children.
             string[] parents = new[] { s.ParentShardId, s.AdjacentParentShardId }.Where(p => p is not null && ids.Contains(p)).Select(p => p!).ToArray();
             return new NewLease(s.ShardId, parents, parents.Length > 0 ? Checkpoints.TrimHorizon : initial);
         }).ToList();
+        if (wanted.Count == 0)
+        {
+            return 0;
+        }
+
         int created = await _leases.CreateIfMissingAsync(wanted, cancellationToken).ConfigureAwait(false);
         if (created > 0)
         {

@@ -179,8 +179,9 @@ public sealed class MappingMetricsTests
 
         Meter meter = Assert.Single(factory.Meters.Distinct());
         Assert.Equal(MappingMeter.Name, meter.Name);
-        Assert.Equal(6, seen.Count); // five counters and the gauge, shared by both mappings
+        Assert.Equal(9, seen.Count); // seven counters and two gauges, shared by both mappings
         Assert.Contains(seen, i => i.Name == MappingMeter.Concurrency);
+        Assert.Contains(seen, i => i.Name == MappingMeter.IteratorAge);
     }
 
     private sealed class TestMeterFactory : IMeterFactory
@@ -209,5 +210,73 @@ public sealed class MappingMetricsTests
                 meter.Dispose();
             }
         }
+    }
+
+    [Fact]
+    public void Given_two_shards_observed_When_the_gauge_is_read_Then_IteratorAge_comes_per_shard_and_stops_after_dispose()
+    {
+        string mapping = $"ages-{Guid.NewGuid():N}";
+        var metrics = new MappingMetrics(mapping);
+        var ages = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == MappingMeter.Name && instrument.Name == MappingMeter.IteratorAge)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? shard = null;
+            bool mine = false;
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                mine |= tag.Key == MappingMeter.MappingTag && Equals(tag.Value, mapping);
+                shard = tag.Key == MappingMeter.ShardTag ? tag.Value as string : shard;
+            }
+
+            if (mine && shard is not null)
+            {
+                ages[shard] = value;
+            }
+        });
+        listener.Start();
+        long behind = 1500;
+
+        var first = metrics.StartObservingIteratorAge("shardId-000000000000", () => behind);
+        using var second = metrics.StartObservingIteratorAge("shardId-000000000001", () => -1);
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1500, ages["shardId-000000000000"]);
+        Assert.False(ages.ContainsKey("shardId-000000000001"), "a shard not read yet (-1) reports nothing");
+
+        behind = 0;
+        listener.RecordObservableInstruments();
+        Assert.Equal(0, ages["shardId-000000000000"]);
+
+        first.Dispose();
+        ages.Clear();
+        listener.RecordObservableInstruments();
+        Assert.Empty(ages);
+    }
+
+    [Fact]
+    public void Given_dropped_and_delivered_stream_records_When_counted_Then_both_ESM_counters_and_the_statistics_move()
+    {
+        string mapping = $"drops-{Guid.NewGuid():N}";
+        using var recorder = new Recorder(mapping);
+        var stats = new MappingStatistics(new MappingMetrics(mapping));
+
+        stats.AddDropped(3);
+        stats.AddOnFailureDelivered(3);
+        stats.AddDropped(2);
+
+        Assert.Equal(5, stats.DroppedEventCount);
+        Assert.Equal(3, stats.OnFailureDestinationDeliveredEventCount);
+        Assert.Equal(5, recorder[MappingMeter.DroppedEventCount]);
+        Assert.Equal(3, recorder[MappingMeter.OnFailureDestinationDeliveredEventCount]);
     }
 }

@@ -41,6 +41,12 @@ internal static class KinesisHosting
         ILoggerFactory loggers,
         CancellationToken ct)
     {
+        if (ev.TumblingWindowInSeconds is > 0)
+        {
+            // A tumbling window hands state from one invocation to the next; the background-removal function keeps none.
+            throw new HostConfigurationException($"event '{ev.Name}': TumblingWindowInSeconds {ev.TumblingWindowInSeconds} is not supported by this host (the function keeps no state between batches); remove it or set it to 0");
+        }
+
         string leaseTable = prefix + ResourceList.DefaultLeaseTable;
         await RequireLeaseTableAsync(dynamoDb, leaseTable, ct).ConfigureAwait(false);
 

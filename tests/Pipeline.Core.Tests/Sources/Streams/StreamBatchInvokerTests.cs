@@ -307,6 +307,30 @@ public sealed class StreamBatchInvokerTests
     }
 
     [Fact]
+    public async Task Given_a_long_retry_backoff_When_the_mapping_stops_during_it_Then_the_lane_returns_without_waiting_the_backoff_out()
+    {
+        var function = new ScriptFunction { Fail = (job, _) => job == "j1" ? new TransientJobException("down") : null };
+        bool stopping = false;
+        StreamFailureOptions slow = Failure(report: true) with { RetryBaseDelay = TimeSpan.FromSeconds(20), RetryMaxDelay = TimeSpan.FromSeconds(30) };
+
+        Task processing = Lane(function, slow, sink: null).ProcessAsync(BatchOf(3), () => stopping, default);
+        await Wait.UntilAsync(() => _invocationSizes.Count == 1, "the first invocation to end");
+        stopping = true;
+
+        // The backoff is at least 10 s; a stop is noticed within 100 ms of (fake) time.
+        for (int i = 0; i < 20 && !processing.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(1);
+        }
+
+        Assert.True(processing.IsCompleted, "the lane kept waiting its retry backoff after the mapping stopped");
+        await processing;
+        Assert.Equal(Seqs(0), _finished);
+        Assert.Single(function.Calls, c => c == "j1");
+    }
+
+    [Fact]
     public async Task Given_the_mapping_stops_while_the_destination_refuses_Then_the_discarded_records_stay_unfinished()
     {
         var function = new ScriptFunction { Fail = (job, _) => job == "j1" ? new TransientJobException("down") : null };

@@ -34,6 +34,9 @@ public sealed partial class StreamBatchInvoker
     private readonly TimeProvider _time;
     private readonly MappingStatistics _stats;
     private readonly ILogger _logger;
+    /// <summary>How often a backoff looks at the stop signal (the longest a graceful stop waits on a retrying lane).</summary>
+    private static readonly TimeSpan StopCheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly List<string?> _failed = [];
     private readonly List<string> _sequenceNumbers = [];
 
@@ -153,7 +156,7 @@ public sealed partial class StreamBatchInvoker
                     TimeSpan delay = Backoff(segment.Retries + 1);
                     LogRetry(_logger, _shardId, rest.Count, rest[0].Record.Id, segment.Retries + 1, delay.TotalMilliseconds, lastError);
                     _onInvocationEnd();
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                    await WaitUnlessStoppingAsync(delay, isStopping, cancellationToken).ConfigureAwait(false);
                     pending.Push(new Segment(rest, segment.Retries + 1, invocations));
                     continue;
                 default:
@@ -236,8 +239,27 @@ public sealed partial class StreamBatchInvoker
                     return false;
                 }
 
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                await WaitUnlessStoppingAsync(delay, isStopping, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits out a backoff, but ends it early once the mapping stops: a backoff may last RetryMaxDelay (30 s by
+    /// default), and a graceful stop must not wait for a retry it will not make.
+    /// </summary>
+    private async Task WaitUnlessStoppingAsync(TimeSpan delay, Func<bool> isStopping, CancellationToken cancellationToken)
+    {
+        long started = _time.GetTimestamp();
+        while (!isStopping())
+        {
+            TimeSpan left = delay - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            await Task.Delay(left < StopCheckInterval ? left : StopCheckInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 

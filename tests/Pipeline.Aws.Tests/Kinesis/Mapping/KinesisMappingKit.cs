@@ -5,6 +5,7 @@ using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aws.Kinesis.Client;
 using Pipeline.Aws.Kinesis.Leases;
@@ -101,7 +102,8 @@ internal sealed class KinesisMappingKit : IAsyncDisposable
         Func<KinesisMappingOptions, KinesisMappingOptions>? configure = null,
         LeaseCoordinatorOptions? leases = null,
         string? onFailureQueue = null,
-        IdempotencyGuard? guard = null)
+        IdempotencyGuard? guard = null,
+        ILoggerFactory? loggers = null)
     {
         var options = new KinesisMappingOptions
         {
@@ -115,7 +117,7 @@ internal sealed class KinesisMappingKit : IAsyncDisposable
         var leaseOptions = leases ?? new LeaseCoordinatorOptions { WorkerId = worker, LeaseDuration = TimeSpan.FromSeconds(2), CyclePeriod = TimeSpan.FromMilliseconds(300) };
         IOnFailureDestination? destination = onFailureQueue is null ? null : new SqsOnFailureDestination(Sqs, onFailureQueue);
         guard ??= new IdempotencyGuard(new InMemoryIdempotencyStore(), worker, new LocalProcessLiveness(), TimeProvider.System, TimeSpan.FromSeconds(15));
-        return new KinesisEventSourceMapping(options, Kinesis, new DynamoDbLeaseStore(DynamoDb, LeaseTable), leaseOptions, function, guard, destination);
+        return new KinesisEventSourceMapping(options, Kinesis, new DynamoDbLeaseStore(DynamoDb, LeaseTable), leaseOptions, function, guard, destination, loggerFactory: loggers);
     }
 
     public async Task<IReadOnlyList<Lease>> LeasesAsync() => await new DynamoDbLeaseStore(DynamoDb, LeaseTable).ListAsync(CancellationToken.None);

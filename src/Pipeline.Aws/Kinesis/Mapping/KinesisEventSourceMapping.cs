@@ -109,10 +109,18 @@ public sealed partial class KinesisEventSourceMapping
     /// <exception cref="KinesisResourceNotFoundException">The stream does not exist.</exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        var summary = await _kinesis.DescribeStreamSummaryAsync(new DescribeStreamSummaryRequest { StreamName = Options.StreamName }, stoppingToken).ConfigureAwait(false);
-        _streamArn = summary.StreamDescriptionSummary.StreamARN ?? Options.StreamName;
-        _sink = _destination is null ? null : new OnFailureSink(_destination, _streamArn, Options.FunctionName, _time);
-        await SyncShardsAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            var summary = await _kinesis.DescribeStreamSummaryAsync(new DescribeStreamSummaryRequest { StreamName = Options.StreamName }, stoppingToken).ConfigureAwait(false);
+            _streamArn = summary.StreamDescriptionSummary.StreamARN ?? Options.StreamName;
+            _sink = _destination is null ? null : new OnFailureSink(_destination, _streamArn, Options.FunctionName, _time);
+            await SyncShardsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped before the first shard was taken: nothing to hand off.
+            return;
+        }
 
         using var failed = new CancellationTokenSource();
         _failed = failed;

@@ -142,6 +142,17 @@ public sealed partial class StreamBatchInvoker
             int from = verdict.Kind == BatchVerdictKind.PartialFailure ? IndexOf(segment.Items, verdict.RetryFrom!) : 0;
             Finish(segment.Items, 0, from);
             IReadOnlyList<DecodedRecord> rest = from == 0 ? segment.Items : [.. segment.Items.Skip(from)];
+            if (WaitingForOtherOwner(segment.Items, results, from) is { } wait)
+            {
+                // The function did not fail: another host (the shard's previous owner) still holds the job's claim. Wait
+                // for that claim to end without spending a retry or bisecting, or a failover would discard live work.
+                LogWaitingForOwner(_logger, _shardId, rest[0].Record.Id, wait.TotalMilliseconds);
+                _onInvocationEnd();
+                await WaitUnlessStoppingAsync(wait, isStopping, cancellationToken).ConfigureAwait(false);
+                pending.Push(new Segment(rest, segment.Retries, invocations));
+                continue;
+            }
+
             FailedBatchDecision decision = StreamBatchRules.OnFailure(
                 segment.Retries, rest.Count, OldestAge(rest), _options.MaximumRetryAttempts, _options.MaximumRecordAge, _options.BisectBatchOnFunctionError);
             switch (decision.Action)
@@ -176,6 +187,30 @@ public sealed partial class StreamBatchInvoker
 
             _onInvocationEnd();
         }
+    }
+
+    /// <summary>
+    /// The wait when every failure from <paramref name="from"/> on is a claim held elsewhere (or a record left unstarted
+    /// behind one); null when the function failed.
+    /// </summary>
+    private TimeSpan? WaitingForOtherOwner(IReadOnlyList<DecodedRecord> items, IReadOnlyList<ItemResult> results, int from)
+    {
+        TimeSpan? wait = null;
+        for (int i = from; i < items.Count; i++)
+        {
+            ItemResult result = results[i];
+            switch (result.Outcome)
+            {
+                case ItemOutcome.Deferred:
+                    TimeSpan delay = result.Delay > TimeSpan.Zero ? result.Delay : _options.RetryBaseDelay;
+                    wait = wait is { } w && w < delay ? w : delay;
+                    break;
+                case ItemOutcome.Retry or ItemOutcome.PermanentFailure:
+                    return null;
+            }
+        }
+
+        return wait is { } found && found > _options.RetryMaxDelay ? _options.RetryMaxDelay : wait;
     }
 
     private BatchVerdict Read(IReadOnlyList<DecodedRecord> items, IReadOnlyList<ItemResult> results, out string? lastError)
@@ -353,6 +388,9 @@ public sealed partial class StreamBatchInvoker
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Error, Message = "Shard {ShardId}: the on-failure destination did not take the record of {Count} discarded record(s) {First}..{Last} (attempt {Attempt}); they stay unprocessed and are offered again in {DelayMs:0} ms: {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string shardId, int count, string first, string last, int attempt, double delayMs, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "Shard {ShardId}: record {SequenceNumber} is claimed by another host (the shard's previous owner?); waiting {DelayMs:0} ms for its claim to end, without spending a retry")]
+    private static partial void LogWaitingForOwner(ILogger logger, string shardId, string sequenceNumber, double delayMs);
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Shard {ShardId}: stopping; {Count} failed record(s) from {SequenceNumber} are left below the checkpoint for the shard's next owner")]
     private static partial void LogLeftForNextOwner(ILogger logger, string shardId, int count, string sequenceNumber);

@@ -388,6 +388,24 @@ public sealed class StreamBatchInvokerTests
     }
 
     /// <summary>Fails the calls <see cref="Fail"/> picks by job id and attempt (1-based per job); records every call in order.</summary>
+    [Fact]
+    public async Task Given_a_record_claimed_by_another_live_host_When_processed_with_no_retries_allowed_Then_it_waits_for_the_claim_instead_of_being_discarded()
+    {
+        // The shard's previous owner still holds j2's claim (a failover): that is not a function error.
+        var claims = await _store.TryClaimAsync([new ClaimRequest("j2", "previous-owner/9/9/z", _time.GetUtcNow() + TimeSpan.FromSeconds(3), Seq(2))], _time.GetUtcNow(), default);
+        Assert.Equal(ClaimStatus.Claimed, claims[0].Status);
+        var function = new ScriptFunction();
+        var sink = new RecordingSink();
+
+        await DriveAsync(Lane(function, Failure(report: true, retries: 0), sink).ProcessAsync(BatchOf(4), () => false, default));
+
+        Assert.Empty(sink.Delivered);
+        Assert.Equal(0, _stats.DroppedEventCount);
+        Assert.Equal(SeqRange(0, 4), _finished);
+        Assert.Equal(["j0", "j1", "j2", "j3"], function.Calls);
+        Assert.True(_stats.DeferredEventCount >= 1, "j2 was deferred at least once while the other claim lived");
+    }
+
     private sealed class ScriptFunction : IJobFunction
     {
         private readonly ConcurrentDictionary<string, int> _attempts = new(StringComparer.Ordinal);

@@ -10,6 +10,9 @@ using Pipeline.Benchmarks.Backlog;
 //   sqs-poller-efficiency [messages] [concurrency] [rounds]   SQS poller vs a bare receive/delete loop on fauxqs
 //   dedup-cost [records] [rounds]              idempotency claim+complete ms per record: DynamoDB store on moto and
 //                                              dynalite (single, batches of 10 as PutItems or TransactWriteItems), SQLite
+//   kinesis-throughput [records=20000] [shards=4] [factor=10] [rounds=3] [batch=100] [poll-ms=200]
+//                                              Kinesis mapping (no-op function, checkpoints) vs a bare GetRecords drain of
+//                                              the same stream on kinesalite (leases on moto); exits 1 if median ratio < 0.9
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -18,6 +21,7 @@ return args.FirstOrDefault() switch
     "backlog-crash" => await CrashHarness.RunAsync(args[1..]),
     "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
     "sqs-poller-efficiency" => await Pipeline.Benchmarks.Sqs.SqsPollerEfficiency.RunAsync(args[1..]),
+    "kinesis-throughput" => await Pipeline.Benchmarks.Kinesis.KinesisThroughput.RunAsync(args[1..]),
     "dedup-cost" => await Pipeline.Benchmarks.DedupCost.DedupCostHarness.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };

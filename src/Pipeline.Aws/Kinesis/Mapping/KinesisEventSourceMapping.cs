@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aws.Kinesis.Client;
@@ -45,7 +46,9 @@ public sealed partial class KinesisEventSourceMapping
     private readonly ILogger _logger;
     private readonly MappingMetrics _metrics;
     private readonly ConcurrentDictionary<string, (ShardProcessor Processor, Task<ShardProcessorOutcome> Run)> _processors = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _syncNow = new(0, 1);
+    // Coalescing wake-up of the shard sync: shards ending together ask once (a SemaphoreSlim(0, 1) threw SemaphoreFullException on the second ask).
+    private readonly Channel<bool> _syncNow = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _lifecycle = new();
     private volatile bool _stopping;
     private LeaseCoordinator? _coordinator;
     private IDiscardedBatchSink? _sink;
@@ -139,10 +142,14 @@ public sealed partial class KinesisEventSourceMapping
         finally
         {
             // Stop the processors first (each finishes its batch and checkpoints), then release their leases.
-            _stopping = true;
-            foreach (var (_, (processor, _)) in _processors)
+            // Under the lock an acquisition racing the shutdown either sees _stopping or is in _processors here.
+            lock (_lifecycle)
             {
-                processor.Stop();
+                _stopping = true;
+                foreach (var (_, (processor, _)) in _processors)
+                {
+                    processor.Stop();
+                }
             }
 
             await Task.WhenAll(_processors.Values.Select(p => (Task)p.Run)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -200,7 +207,8 @@ public sealed partial class KinesisEventSourceMapping
             using (var interval = new CancellationTokenSource(Options.ShardSyncInterval, _time))
             using (var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interval.Token))
             {
-                await _syncNow.WaitAsync(wake.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await ((Task)_syncNow.Reader.WaitToReadAsync(wake.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _syncNow.Reader.TryRead(out _);
             }
 
             if (cancellationToken.IsCancellationRequested)
@@ -223,10 +231,17 @@ public sealed partial class KinesisEventSourceMapping
     {
         switch (change.Kind)
         {
-            case OwnershipChangeKind.Acquired when !_stopping:
-                var processor = new ShardProcessor(
-                    change.Lease, _streamArn, Options, _kinesis, CheckpointAsync, _function, _guard, _sink, _time, Statistics, _metrics, _loggers);
-                _processors[change.ShardId] = (processor, Task.Run(() => RunProcessorAsync(processor)));
+            case OwnershipChangeKind.Acquired:
+                lock (_lifecycle)
+                {
+                    if (!_stopping)
+                    {
+                        var processor = new ShardProcessor(
+                            change.Lease, _streamArn, Options, _kinesis, CheckpointAsync, _function, _guard, _sink, _time, Statistics, _metrics, _loggers);
+                        _processors[change.ShardId] = (processor, Task.Run(() => RunProcessorAsync(processor)));
+                    }
+                }
+
                 break;
             case OwnershipChangeKind.Lost:
                 if (_processors.TryGetValue(change.ShardId, out var lost))
@@ -246,7 +261,7 @@ public sealed partial class KinesisEventSourceMapping
             if (outcome == ShardProcessorOutcome.ShardEnded)
             {
                 // Children need leases before anyone can take them.
-                _syncNow.Release();
+                _syncNow.Writer.TryWrite(true);
             }
 
             return outcome;

@@ -255,7 +255,9 @@ internal sealed partial class ShardProcessor
                     }
                 }
 
-                if (!await WriteCheckpointAsync(cancellationToken).ConfigureAwait(false))
+                // Never cancelled in flight: a write the table applied but this host gave up on leaves a stale lease
+                // counter, so the next renew fails and the host loses its own lease (no graceful hand-off at shutdown).
+                if (!await WriteCheckpointAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     Abort();
                     return;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
@@ -103,7 +104,8 @@ internal sealed class KinesisMappingKit : IAsyncDisposable
         LeaseCoordinatorOptions? leases = null,
         string? onFailureQueue = null,
         IdempotencyGuard? guard = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null,
+        IKinesisClient? kinesis = null)
     {
         var options = new KinesisMappingOptions
         {
@@ -114,10 +116,50 @@ internal sealed class KinesisMappingKit : IAsyncDisposable
             Invoker = InvokerOptions.Default with { RetryAttempts = 0 },
         };
         options = configure?.Invoke(options) ?? options;
-        var leaseOptions = leases ?? new LeaseCoordinatorOptions { WorkerId = worker, LeaseDuration = TimeSpan.FromSeconds(2), CyclePeriod = TimeSpan.FromMilliseconds(300) };
+        var leaseOptions = leases ?? LeaseOptions(worker);
         IOnFailureDestination? destination = onFailureQueue is null ? null : new SqsOnFailureDestination(Sqs, onFailureQueue);
         guard ??= new IdempotencyGuard(new InMemoryIdempotencyStore(), worker, new LocalProcessLiveness(), TimeProvider.System, TimeSpan.FromSeconds(15));
-        return new KinesisEventSourceMapping(options, Kinesis, new DynamoDbLeaseStore(DynamoDb, LeaseTable), leaseOptions, function, guard, destination, loggerFactory: loggers);
+        return new KinesisEventSourceMapping(options, kinesis ?? Kinesis, new DynamoDbLeaseStore(DynamoDb, LeaseTable), leaseOptions, function, guard, destination, loggerFactory: loggers);
+    }
+
+    /// <summary>Short lease periods so hand-offs take seconds: lease 2 s, cycle 300 ms unless given.</summary>
+    public static LeaseCoordinatorOptions LeaseOptions(string worker, TimeSpan? duration = null, TimeSpan? cycle = null, bool releaseOnShutdown = true) => new()
+    {
+        WorkerId = worker,
+        LeaseDuration = duration ?? TimeSpan.FromSeconds(2),
+        CyclePeriod = cycle ?? TimeSpan.FromMilliseconds(300),
+        ReleaseOnShutdown = releaseOnShutdown,
+    };
+
+    /// <summary>A guard of <paramref name="worker"/> over <paramref name="store"/>: hosts given one store share their idempotency records.</summary>
+    public static IdempotencyGuard Guard(IIdempotencyStore store, string worker) =>
+        new(store, worker, new LocalProcessLiveness(), TimeProvider.System, TimeSpan.FromSeconds(5));
+
+    /// <summary>Another client of the stream's emulator whose requests pass through <paramref name="handler"/> (fault injection).</summary>
+    public KinesisClient CreateKinesis(HttpMessageHandler handler) => _kinesisEmulator.Endpoint.CreateKinesis(handler);
+
+    public Task<IReadOnlyList<Shard>> ShardsAsync() => Kinesis.ListAllShardsAsync(Stream);
+
+    /// <summary>Splits <paramref name="shardId"/> at the middle of its hash range and waits until the stream is ACTIVE again.</summary>
+    public async Task SplitInHalfAsync(string shardId)
+    {
+        Shard parent = (await ShardsAsync()).Single(s => s.ShardId == shardId);
+        var start = BigInteger.Parse(parent.HashKeyRange.StartingHashKey, CultureInfo.InvariantCulture);
+        var end = BigInteger.Parse(parent.HashKeyRange.EndingHashKey, CultureInfo.InvariantCulture);
+        await Kinesis.SplitShardAsync(new SplitShardRequest
+        {
+            StreamName = Stream,
+            ShardToSplit = shardId,
+            NewStartingHashKey = ((start + end + 1) / 2).ToString(CultureInfo.InvariantCulture),
+        });
+        await WaitActiveAsync();
+    }
+
+    /// <summary>Merges two adjacent shards and waits until the stream is ACTIVE again.</summary>
+    public async Task MergeAsync(string shardId, string adjacentShardId)
+    {
+        await Kinesis.MergeShardsAsync(new MergeShardsRequest { StreamName = Stream, ShardToMerge = shardId, AdjacentShardToMerge = adjacentShardId });
+        await WaitActiveAsync();
     }
 
     public async Task<IReadOnlyList<Lease>> LeasesAsync() => await new DynamoDbLeaseStore(DynamoDb, LeaseTable).ListAsync(CancellationToken.None);

@@ -80,6 +80,19 @@ public sealed class DynamoDbLeaseStore : ILeaseStore
         return created;
     }
 
+    public async Task<Lease?> GetAsync(string leaseKey, CancellationToken cancellationToken)
+    {
+        ValidateShardId(leaseKey, nameof(leaseKey));
+        var get = new GetItemRequest
+        {
+            TableName = _table,
+            Key = new(StringComparer.Ordinal) { [KeyAttribute] = S(leaseKey) },
+            ConsistentRead = true,
+        };
+        var response = await CallAsync(c => _client.GetItemAsync(get, c), "GetItem", leaseKey, cancellationToken).ConfigureAwait(false);
+        return response.Item is { Count: > 0 } item ? ToLease(item) : null;
+    }
+
     public async Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken)
     {
         var leases = new List<Lease>();

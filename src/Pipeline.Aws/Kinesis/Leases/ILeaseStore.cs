@@ -11,6 +11,9 @@ public interface ILeaseStore
     /// <summary>Creates an unowned lease (counter 0) for each shard that has none; returns how many it created.</summary>
     Task<int> CreateIfMissingAsync(IReadOnlyList<NewLease> leases, CancellationToken cancellationToken);
 
+    /// <summary>One lease, read consistently; null when it does not exist.</summary>
+    Task<Lease?> GetAsync(string leaseKey, CancellationToken cancellationToken);
+
     /// <summary>All leases, read consistently.</summary>
     Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken);
 

@@ -188,7 +188,8 @@ public sealed partial class LeaseCoordinator
 
             try
             {
-                var renewed = await _store.TryRenewAsync(held.Lease, cancellationToken).ConfigureAwait(false);
+                var renewed = await _store.TryRenewAsync(held.Lease, cancellationToken).ConfigureAwait(false)
+                    ?? await RecoverOwnAsync(held.Lease, cancellationToken).ConfigureAwait(false);
                 if (renewed is null)
                 {
                     Drop(key, held.Lease, OwnershipChangeKind.Lost);
@@ -208,6 +209,23 @@ public sealed partial class LeaseCoordinator
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// After a refused renewal: a write of ours that timed out may still have been applied (moving the counter), which
+    /// must not cost us the lease (KCL re-reads for the same reason). Only another host's take or a release changes the
+    /// owner, so a lease still naming this worker is still ours: renew it at its current counter.
+    /// </summary>
+    private async Task<Lease?> RecoverOwnAsync(Lease held, CancellationToken cancellationToken)
+    {
+        var current = await _store.GetAsync(held.LeaseKey, cancellationToken).ConfigureAwait(false);
+        if (current is null || !string.Equals(current.Owner, Options.WorkerId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        LogRecovered(_logger, Options.WorkerId, held.LeaseKey, held.Counter, current.Counter);
+        return await _store.TryRenewAsync(current, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task TryTakeAsync(Lease lease, CancellationToken cancellationToken)
@@ -306,6 +324,9 @@ public sealed partial class LeaseCoordinator
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Worker {WorkerId} steals shard {ShardId} from {Owner} (fair share {FairShare})")]
     private static partial void LogSteal(ILogger logger, string workerId, string shardId, string owner, int fairShare);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Worker {WorkerId}: shard {ShardId} lease counter moved from {Expected} to {Found} by a write of ours whose answer was lost; still ours")]
+    private static partial void LogRecovered(ILogger logger, string workerId, string shardId, long expected, long found);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Worker {WorkerId}: lease store failure inside the cycle")]
     private static partial void LogStoreError(ILogger logger, string workerId, Exception exception);

@@ -48,6 +48,43 @@ public sealed class LeaseCoordinatorTests
     }
 
     [Fact]
+    public async Task GivenAWriteOfOursAppliedButUnseen_WhenTheNextCycleRenews_ThenTheLeaseIsKeptAtItsNewCounter()
+    {
+        await SeedAsync(1);
+        var coordinator = New();
+        await coordinator.RunCycleAsync(CancellationToken.None);
+        var mine = (await _store.ListAsync(CancellationToken.None)).Single();
+
+        // A checkpoint that timed out on our side after the table applied it: the counter moved without us seeing it.
+        var applied = await _store.TryCheckpointAsync(mine, "42", CancellationToken.None);
+        Assert.NotNull(applied);
+        await coordinator.RunCycleAsync(CancellationToken.None);
+
+        Assert.Equal(["s0"], coordinator.OwnedShards);
+        Assert.DoesNotContain(_changes, c => c.Kind == OwnershipChangeKind.Lost);
+        var now = (await _store.ListAsync(CancellationToken.None)).Single();
+        Assert.Equal("me", now.Owner);
+        Assert.Equal(applied.Counter + 1, now.Counter);
+        Assert.Equal("42", now.Checkpoint);
+    }
+
+    [Fact]
+    public async Task GivenALeaseTakenByAnotherHost_WhenTheNextCycleRenews_ThenTheRecoveryReadDoesNotClaimItBack()
+    {
+        await SeedAsync(1);
+        var coordinator = New();
+        await coordinator.RunCycleAsync(CancellationToken.None);
+        var mine = (await _store.ListAsync(CancellationToken.None)).Single();
+        Assert.NotNull(await _store.TryTakeAsync(mine, "thief", CancellationToken.None));
+
+        await coordinator.RunCycleAsync(CancellationToken.None);
+
+        Assert.Empty(coordinator.OwnedShards);
+        Assert.Contains(_changes, c => c.Kind == OwnershipChangeKind.Lost && c.ShardId == "s0");
+        Assert.Equal("thief", (await _store.ListAsync(CancellationToken.None)).Single().Owner);
+    }
+
+    [Fact]
     public async Task GivenAStolenLease_WhenTheOwnerCheckpoints_ThenItIsToldNoAndTheShardIsReportedLost()
     {
         await SeedAsync(1);

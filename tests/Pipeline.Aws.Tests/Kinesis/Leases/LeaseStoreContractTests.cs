@@ -66,6 +66,22 @@ public abstract class LeaseStoreContractTests(EmulatorFixture emulator) : IAsync
     }
 
     [Fact]
+    public async Task GivenATakenLease_WhenReadByKey_ThenItMatchesTheListingAndAMissingKeyReadsNull()
+    {
+        var store = await StoreWithShardsAsync(2);
+        var taken = await store.TryTakeAsync((await store.ListAsync(CancellationToken.None))[1], "a", CancellationToken.None);
+        Assert.NotNull(taken);
+
+        var read = await store.GetAsync("shardId-000000000001", CancellationToken.None);
+
+        Assert.NotNull(read);
+        Assert.Equal("a", read.Owner);
+        Assert.Equal(taken.Counter, read.Counter);
+        Assert.Equal(Checkpoints.TrimHorizon, read.Checkpoint);
+        Assert.Null(await store.GetAsync("shardId-000000000009", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task GivenTwoOwnersHoldingTheSameVersion_WhenBothTakeInTurn_ThenOnlyTheFirstWins()
     {
         var store = await StoreWithShardsAsync(1);

@@ -24,6 +24,12 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
         return Task.FromResult(created);
     }
 
+    public Task<Lease?> GetAsync(string leaseKey, CancellationToken cancellationToken)
+    {
+        Check();
+        return Task.FromResult(_leases.GetValueOrDefault(leaseKey));
+    }
+
     public Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken)
     {
         Check();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -41,8 +42,10 @@ public sealed partial class LeaseCoordinator
     private readonly Action<Exception>? _onError;
     private readonly LeaseBalancer _balancer;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, (Lease Lease, DateTimeOffset RenewedAt)> _owned = new(StringComparer.Ordinal);
-    private volatile string[] _ownedSnapshot = [];
+    private readonly ConcurrentDictionary<string, (Lease Lease, DateTimeOffset RenewedAt)> _owned = new(StringComparer.Ordinal);
+
+    // One writer per lease at a time (renewal or checkpoint), so they never race each other's counter; shards stay apart.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _leaseGates = new(StringComparer.Ordinal);
 
     /// <param name="store">The lease table.</param>
     /// <param name="options">Validated on construction.</param>
@@ -76,7 +79,7 @@ public sealed partial class LeaseCoordinator
     public event EventHandler<OwnershipChange>? OwnershipChanged;
 
     /// <summary>The shards this host owns now (a snapshot, ordinal order).</summary>
-    public IReadOnlyList<string> OwnedShards => _ownedSnapshot;
+    public IReadOnlyList<string> OwnedShards => [.. _owned.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>Completed cycles so far.</summary>
     public long Cycles => Interlocked.Read(ref _cycles);
@@ -114,7 +117,11 @@ public sealed partial class LeaseCoordinator
     {
         ArgumentNullException.ThrowIfNull(shardId);
         Checkpoints.Validate(checkpoint, nameof(checkpoint));
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Not under the cycle's gate: shards checkpoint at every batch end, and one slow write must not hold up the
+        // other shards or the cycle. Only this lease's renewal waits for it.
+        var gate = GateOf(shardId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (!_owned.TryGetValue(shardId, out var held))
@@ -129,12 +136,27 @@ public sealed partial class LeaseCoordinator
                 return false;
             }
 
-            _owned[shardId] = (written, _time.GetUtcNow());
-            return true;
+            Advance(shardId, written);
+            return _owned.ContainsKey(shardId);
         }
         finally
         {
-            _gate.Release();
+            gate.Release();
+        }
+    }
+
+    private SemaphoreSlim GateOf(string leaseKey) => _leaseGates.GetOrAdd(leaseKey, static _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>Keeps the newest version of an owned lease (writes of the cycle and of checkpoints may finish in any order).</summary>
+    private void Advance(string shardId, Lease written)
+    {
+        var now = _time.GetUtcNow();
+        while (_owned.TryGetValue(shardId, out var current))
+        {
+            if (current.Lease.Counter >= written.Counter || _owned.TryUpdate(shardId, (written, now), current))
+            {
+                return;
+            }
         }
     }
 
@@ -176,37 +198,54 @@ public sealed partial class LeaseCoordinator
 
     private async Task RenewOwnAsync(CancellationToken cancellationToken)
     {
-        foreach (var (key, held) in _owned.ToArray())
+        foreach (var key in _owned.Keys.ToArray())
         {
-            if (held.Lease.IsFinished)
-            {
-                // A finished shard needs no owner; handing it back lets its children's hosts see it settled.
-                await TryReleaseOneAsync(held.Lease, null, cancellationToken).ConfigureAwait(false);
-                Drop(key, held.Lease, OwnershipChangeKind.Released);
-                continue;
-            }
-
+            var gate = GateOf(key);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var renewed = await _store.TryRenewAsync(held.Lease, cancellationToken).ConfigureAwait(false)
-                    ?? await RecoverOwnAsync(held.Lease, cancellationToken).ConfigureAwait(false);
-                if (renewed is null)
+                if (_owned.TryGetValue(key, out var held))
                 {
-                    Drop(key, held.Lease, OwnershipChangeKind.Lost);
-                }
-                else
-                {
-                    _owned[key] = (renewed, _time.GetUtcNow());
-                    _balancer.Observe([renewed]);
+                    await RenewOneAsync(key, held, cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+            finally
             {
-                Report(e);
-                if (_time.GetUtcNow() - held.RenewedAt >= Options.LeaseDuration)
-                {
-                    Drop(key, held.Lease, OwnershipChangeKind.Lost);
-                }
+                gate.Release();
+            }
+        }
+    }
+
+    private async Task RenewOneAsync(string key, (Lease Lease, DateTimeOffset RenewedAt) held, CancellationToken cancellationToken)
+    {
+        if (held.Lease.IsFinished)
+        {
+            // A finished shard needs no owner; handing it back lets its children's hosts see it settled.
+            await TryReleaseOneAsync(held.Lease, null, cancellationToken).ConfigureAwait(false);
+            Drop(key, held.Lease, OwnershipChangeKind.Released);
+            return;
+        }
+
+        try
+        {
+            var renewed = await _store.TryRenewAsync(held.Lease, cancellationToken).ConfigureAwait(false)
+                ?? await RecoverOwnAsync(held.Lease, cancellationToken).ConfigureAwait(false);
+            if (renewed is null)
+            {
+                Drop(key, held.Lease, OwnershipChangeKind.Lost);
+            }
+            else
+            {
+                Advance(key, renewed);
+                _balancer.Observe([renewed]);
+            }
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            Report(e);
+            if (_time.GetUtcNow() - held.RenewedAt >= Options.LeaseDuration)
+            {
+                Drop(key, held.Lease, OwnershipChangeKind.Lost);
             }
         }
     }
@@ -292,7 +331,7 @@ public sealed partial class LeaseCoordinator
 
     private void Drop(string key, Lease lease, OwnershipChangeKind kind)
     {
-        if (_owned.Remove(key))
+        if (_owned.TryRemove(key, out _))
         {
             Publish(new OwnershipChange(key, kind, lease));
         }
@@ -300,7 +339,6 @@ public sealed partial class LeaseCoordinator
 
     private void Publish(OwnershipChange change)
     {
-        _ownedSnapshot = [.. _owned.Keys.Order(StringComparer.Ordinal)];
         LogChange(_logger, Options.WorkerId, change.ShardId, change.Kind, change.Lease.Counter);
         OwnershipChanged?.Invoke(this, change);
     }

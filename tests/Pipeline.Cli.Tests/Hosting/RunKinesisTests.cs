@@ -157,6 +157,28 @@ public sealed partial class RunKinesisTests(MotoFixture moto, KinesaliteFixture 
         Assert.False(result.HasStackTrace, result.StdErr);
     }
 
+    [Fact]
+    public async Task Given_an_on_failure_queue_that_does_not_exist_When_run_starts_Then_it_fails_at_start_naming_the_queue()
+    {
+        using var kit = new KinesisKit(moto.Endpoint, kinesalite.Endpoint, "kq");
+        Assert.Equal(0, (await kit.ProvisionAsync(shards: 1)).ExitCode);
+        string pipeline = kit.PipelineFile("""
+                  DestinationConfig:
+                    OnFailure:
+                      Type: SQS
+                      Destination: no-such-queue
+
+            """);
+
+        Bgpipe.Result result = await Bgpipe.RunAsync(kit.RunArgs(pipeline, Path.Combine(kit.Remote.Folder, "calls.log")));
+
+        log.WriteLine($"exit {result.ExitCode}: {result.StdErr}");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(kit.Remote.Prefix + "no-such-queue", result.StdErr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.StdOut + result.StdErr);
+        Assert.Empty(await kit.LeasesAsync());
+    }
+
     [Theory]
     [InlineData("0.1", "--lease-duration must be between 0.2 and 3600 seconds (got 0.1)")]
     [InlineData("3601", "--lease-duration must be between 0.2 and 3600 seconds (got 3601)")]

@@ -119,7 +119,7 @@ public sealed partial class RunKinesisTests(MotoFixture moto, KinesaliteFixture 
     }
 
     [Fact]
-    public async Task Given_a_stream_that_does_not_exist_When_run_starts_Then_it_exits_1_naming_the_stream_and_the_Kinesis_endpoint()
+    public async Task Given_a_stream_that_does_not_exist_When_run_starts_Then_it_exits_2_naming_the_stream_and_provision()
     {
         using var kit = new KinesisKit(moto.Endpoint, kinesalite.Endpoint, "km");
         Assert.Equal(0, (await kit.ProvisionAsync(shards: 1)).ExitCode);
@@ -128,10 +128,9 @@ public sealed partial class RunKinesisTests(MotoFixture moto, KinesaliteFixture 
         Bgpipe.Result result = await Bgpipe.RunAsync(kit.RunArgs(pipeline, Path.Combine(kit.Remote.Folder, "calls.log")));
 
         log.WriteLine($"exit {result.ExitCode}: {result.StdErr}");
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains(kit.Remote.Prefix + "no-such-stream", result.StdErr, StringComparison.Ordinal);
-        Assert.Contains("ResourceNotFoundException", result.StdErr, StringComparison.Ordinal);
-        Assert.Contains($"bgpipe run: {kit.KinesisUrl}: Kinesis DescribeStreamSummary", result.StdErr, StringComparison.Ordinal);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"the Kinesis stream {kit.Remote.Prefix}no-such-stream does not exist", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("bgpipe provision --shards", result.StdErr, StringComparison.Ordinal);
         Assert.False(result.HasStackTrace, result.StdOut + result.StdErr);
     }
 
@@ -177,6 +176,23 @@ public sealed partial class RunKinesisTests(MotoFixture moto, KinesaliteFixture 
         Assert.Contains(kit.Remote.Prefix + "no-such-queue", result.StdErr, StringComparison.Ordinal);
         Assert.False(result.HasStackTrace, result.StdOut + result.StdErr);
         Assert.Empty(await kit.LeasesAsync());
+    }
+
+    [Fact]
+    public async Task Given_a_Kinesis_endpoint_that_does_not_answer_When_run_starts_Then_it_exits_1_naming_that_endpoint()
+    {
+        using var kit = new KinesisKit(moto.Endpoint, kinesalite.Endpoint, "ku");
+        Assert.Equal(0, (await kit.ProvisionAsync(shards: 1)).ExitCode);
+        string pipeline = kit.PipelineFile();
+        string[] args = kit.RunArgs(pipeline, Path.Combine(kit.Remote.Folder, "calls.log"));
+        args[Array.IndexOf(args, "--kinesis-endpoint-url") + 1] = "http://127.0.0.1:9/";
+
+        Bgpipe.Result result = await Bgpipe.RunAsync(args);
+
+        log.WriteLine($"exit {result.ExitCode}: {result.StdErr}");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("bgpipe run: http://127.0.0.1:9/: Kinesis is not reachable", result.StdErr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.StdOut + result.StdErr);
     }
 
     [Theory]

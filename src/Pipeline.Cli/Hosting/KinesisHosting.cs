@@ -70,6 +70,7 @@ internal static class KinesisHosting
         }
 
         KinesisMappingOptions options = Options(ev, prefix, invoker);
+        await RequireStreamAsync(kinesis, options.StreamName, ct).ConfigureAwait(false);
         var leaseOptions = new LeaseCoordinatorOptions { WorkerId = leases.WorkerId, LeaseDuration = leases.LeaseDuration };
         var store = new DynamoDbLeaseStore(dynamoDb, leaseTable);
         return new KinesisEventSourceMapping(options, kinesis, store, leaseOptions, function, guard, destination, time, loggers);
@@ -116,6 +117,26 @@ internal static class KinesisHosting
         const string Marker = ":stream/";
         int at = resolved.IndexOf(Marker, StringComparison.Ordinal);
         return resolved.StartsWith("arn:", StringComparison.Ordinal) && at > 0 ? resolved[(at + Marker.Length)..] : resolved;
+    }
+
+    /// <summary>
+    /// Checks the stream at start so that a missing stream reads like a missing lease table, and an unreachable
+    /// Kinesis endpoint is reported as Kinesis's (it may differ from --endpoint-url), not as a bare transport error.
+    /// </summary>
+    private static async Task RequireStreamAsync(IKinesisClient kinesis, string stream, CancellationToken ct)
+    {
+        try
+        {
+            await kinesis.DescribeStreamSummaryAsync(new DescribeStreamSummaryRequest { StreamName = stream }, ct).ConfigureAwait(false);
+        }
+        catch (KinesisResourceNotFoundException)
+        {
+            throw new HostConfigurationException($"the Kinesis stream {stream} does not exist; create it with 'bgpipe provision --shards N' (same --kinesis-endpoint-url and --prefix)");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KinesisServiceException($"Kinesis is not reachable: {ex.Message}", ex);
+        }
     }
 
     private static async Task RequireLeaseTableAsync(IAmazonDynamoDB dynamoDb, string table, CancellationToken ct)

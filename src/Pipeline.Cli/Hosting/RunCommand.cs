@@ -122,7 +122,12 @@ internal static class RunCommand
             {
                 return Fail(ex.Message, ExitCodes.Usage);
             }
-            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or SqsQueueNotFoundException or Aws.Kinesis.Client.KinesisServiceException)
+            catch (Aws.Kinesis.Client.KinesisServiceException ex)
+            {
+                // Name the endpoint Kinesis was asked at: with --kinesis-endpoint-url it is not --endpoint-url.
+                return Fail($"{kinesisEndpoint}: {ex.Message}", ExitCodes.Infrastructure);
+            }
+            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or SqsQueueNotFoundException)
             {
                 return Fail($"{endpoint}: {ex.Message}", ExitCodes.Infrastructure);
             }

@@ -13,6 +13,8 @@ using Pipeline.Benchmarks.Backlog;
 //   kinesis-throughput [records=20000] [shards=4] [factor=10] [rounds=3] [batch=100] [poll-ms=200]
 //                                              Kinesis mapping (no-op function, checkpoints) vs a bare GetRecords drain of
 //                                              the same stream on kinesalite (leases on moto); exits 1 if median ratio < 0.9
+//   lambda-cold-start [runs] [r2r,jit,aot]     the Lambda bootstrap (linux-x64): process start -> first response on a
+//                                              one-image SQS event, ReadyToRun vs JIT vs Native AOT; package sizes
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -22,6 +24,7 @@ return args.FirstOrDefault() switch
     "backlog-memory" => await MemoryHarness.RunAsync(args[1..]),
     "sqs-poller-efficiency" => await Pipeline.Benchmarks.Sqs.SqsPollerEfficiency.RunAsync(args[1..]),
     "kinesis-throughput" => await Pipeline.Benchmarks.Kinesis.KinesisThroughput.RunAsync(args[1..]),
+    "lambda-cold-start" => await Pipeline.Benchmarks.Lambda.ColdStartHarness.RunAsync(args[1..]),
     "dedup-cost" => await Pipeline.Benchmarks.DedupCost.DedupCostHarness.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };

@@ -13,17 +13,16 @@ public sealed partial class RuntimeLoop(RuntimeApiClient runtime, Func<Invocatio
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            InvocationRequest request;
             try
             {
-                request = await runtime.GetNextInvocationAsync(cancellationToken).ConfigureAwait(false);
+                InvocationRequest request = await runtime.GetNextInvocationAsync(cancellationToken).ConfigureAwait(false);
+                await InvokeOnceAsync(request, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                // Shutdown (SIGTERM), whether it came while waiting for an event or while answering one.
                 return;
             }
-
-            await InvokeOnceAsync(request, cancellationToken).ConfigureAwait(false);
         }
     }
 

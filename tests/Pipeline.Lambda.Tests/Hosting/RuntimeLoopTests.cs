@@ -38,7 +38,11 @@ public sealed class RuntimeLoopTests
         Assert.Equal(("response", "{\"batchItemFailures\":[]}"), (kinesisPost.Kind, kinesisPost.Body));
         Assert.Equal("error", snsPost.Kind);
         Assert.Equal(nameof(UnsupportedEventException), snsPost.ErrorType);
-        Assert.Contains("eventSource 'aws:sns' is not handled", snsPost.Body, StringComparison.Ordinal);
+        using (JsonDocument error = JsonDocument.Parse(snsPost.Body))
+        {
+            Assert.Contains("eventSource 'aws:sns' is not handled", error.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
+        }
+
         Assert.Equal(["a", "k"], h.Function.Invoked.Select(j => j.JobId));
 
         await stop.CancelAsync();

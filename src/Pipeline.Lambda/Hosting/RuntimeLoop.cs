@@ -9,6 +9,8 @@ namespace Pipeline.Lambda.Hosting;
 /// </summary>
 public sealed partial class RuntimeLoop(RuntimeApiClient runtime, Func<InvocationRequest, CancellationToken, Task<byte[]>> handler, ILogger logger)
 {
+    public const string TraceIdVariable = "_X_AMZN_TRACE_ID";
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -28,6 +30,8 @@ public sealed partial class RuntimeLoop(RuntimeApiClient runtime, Func<Invocatio
 
     private async Task InvokeOnceAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
+        // The AWS SDK reads the X-Ray trace header of the current invocation from here, as in the managed runtimes.
+        Environment.SetEnvironmentVariable(TraceIdVariable, request.TraceId);
         byte[] response;
         try
         {

@@ -44,6 +44,7 @@ public sealed class RuntimeLoopTests
         }
 
         Assert.Equal(["a", "k"], h.Function.Invoked.Select(j => j.JobId));
+        Assert.StartsWith("Root=1-5759e988", Environment.GetEnvironmentVariable(RuntimeLoop.TraceIdVariable), StringComparison.Ordinal);
 
         await stop.CancelAsync();
         await running.WaitAsync(TimeSpan.FromSeconds(10));

@@ -159,15 +159,15 @@ public sealed class BootstrapProcessTests(PublishedBootstrapFixture published, M
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        Outputs[process.Id] = output;
+        _outputs[process.Id] = output;
         return process;
     }
 
-    private readonly Dictionary<int, StringBuilder> Outputs = [];
+    private readonly Dictionary<int, StringBuilder> _outputs = [];
 
     private string Output(Process p)
     {
-        StringBuilder b = Outputs[p.Id];
+        StringBuilder b = _outputs[p.Id];
         lock (b)
         {
             return b.ToString();

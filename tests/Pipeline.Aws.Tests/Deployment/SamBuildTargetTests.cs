@@ -37,6 +37,31 @@ public sealed partial class SamBuildTargetTests
         }
     }
 
+    [MakeTheory]
+    [InlineData("x86_64")]
+    [InlineData("arm64")]
+    public void Given_sams_invocation_from_a_scratch_directory_When_the_layer_is_built_through_a_wrapper_Then_the_model_lands_there(string architecture)
+    {
+        // What the makefile workflow does: `make --makefile <manifest> build-<LogicalId>` with ARTIFACTS_DIR in the
+        // environment and a scratch copy of the ContentUri as the working directory, far from the repository.
+        string scratch = Directory.CreateTempSubdirectory("bgpipe-scratch-").FullName;
+        string artifacts = Directory.CreateTempSubdirectory("bgpipe-layer-").FullName;
+        try
+        {
+            ToolResult r = DeploymentTools.Run(DeploymentTools.Make!, ["--makefile", RepositoryRoot.Combine("infra-sam", $"{architecture}.mk"), "build-ModelLayer"], scratch,
+                TimeSpan.FromMinutes(3), new Dictionary<string, string> { ["ARTIFACTS_DIR"] = artifacts });
+
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Equal(PinnedModelSha256(), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(artifacts, "models", "u2netp.onnx")))));
+            Assert.Empty(Directory.GetFileSystemEntries(scratch));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+            Directory.Delete(artifacts, recursive: true);
+        }
+    }
+
     [MakeFact]
     public void Given_no_artifacts_directory_When_a_target_runs_Then_it_fails_naming_ARTIFACTS_DIR()
     {

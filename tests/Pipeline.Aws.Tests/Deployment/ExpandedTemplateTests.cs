@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Pipeline.Aws.Provisioning;
+using Pipeline.Aws.S3;
 using Pipeline.Testing;
 
 namespace Pipeline.Aws.Tests.Deployment;
@@ -176,6 +177,34 @@ public sealed class ExpandedTemplateTests
             Assert.True(ownResources.Any(id => resource.Contains($"\"{id}\"", StringComparison.Ordinal) || resource.Contains("${" + id, StringComparison.Ordinal)),
                 $"{where}: {string.Join(", ", data)} on {resource}, which names none of this stack's resources");
         }
+    }
+
+    [SamTranslatorFact]
+    public void Given_the_allowed_buckets_When_the_role_is_read_Then_each_may_be_read_and_written_and_only_write_probes_deleted()
+    {
+        ExpandedTemplate t = ExpandedTemplate.For();
+        var statements = t.Properties("BgpipeFunctionRole")["Policies"]!.AsArray()
+            .SelectMany(p => p!["PolicyDocument"]!["Statement"]!.AsArray())
+            .Select(s => (Actions: s!["Action"]!.AsArray().Select(a => (string)a!).ToList(), Resource: s["Resource"]!.ToJsonString()))
+            .ToList();
+        string probes = new S3ObjectStoreOptions { AllowedBuckets = ["bgpipe-any"] }.ProbePrefix;
+
+        foreach (string bucket in new[] { "InputBucket", "OutputBucket" })
+        {
+            // Both are in BGPIPE_BUCKETS, the function's allow-list of sources and destinations.
+            Assert.Contains("${" + bucket + "}", t.Single("AWS::Lambda::Function").Value["Properties"]!["Environment"]!["Variables"]!["BGPIPE_BUCKETS"]!.ToJsonString(), StringComparison.Ordinal);
+            foreach (string action in new[] { "s3:GetObject", "s3:PutObject" })
+            {
+                Assert.Contains(statements, s => s.Actions.Contains(action) && s.Resource.Contains("${" + bucket + ".Arn}/*", StringComparison.Ordinal));
+            }
+
+            Assert.Contains(statements, s => s.Actions.Contains("s3:ListBucket") && s.Resource.Contains($"[\"{bucket}\",\"Arn\"]", StringComparison.Ordinal));
+            Assert.Contains(statements, s => s.Actions.Contains("s3:DeleteObject") && s.Resource.Contains("${" + bucket + ".Arn}/" + probes + "*", StringComparison.Ordinal));
+        }
+
+        // DeleteObject reaches nothing but the probe objects.
+        Assert.All(statements.Where(s => s.Actions.Contains("s3:DeleteObject")), s =>
+            Assert.DoesNotMatch(@"\.Arn\}/\*", s.Resource));
     }
 
     [SamTranslatorFact]

@@ -5,13 +5,17 @@ namespace Pipeline.Aws.Provisioning;
 
 /// <summary>
 /// Renders a <see cref="ResourceList"/> as a LocalStack init script (awslocal commands for
-/// /etc/localstack/init/ready.d). infra-sam/localstack/init-aws.sh is this output for <see cref="ResourceList.For(string,int,IEnumerable{string}?,string,string,int?)"/>
-/// with its defaults; a test fails when the committed file and the rendering differ.
+/// /etc/localstack/init/ready.d). infra-sam/localstack/init-aws.sh is this output for <see cref="Committed"/> (what
+/// template.yaml declares: the defaults plus the Kinesis stream with one shard); a test fails when the committed file
+/// and the rendering differ.
 /// </summary>
 public static class InitScript
 {
     /// <summary>Where the committed script lives, relative to the repository root.</summary>
     public const string RepositoryPath = "infra-sam/localstack/init-aws.sh";
+
+    /// <summary>The list the committed script renders: <c>bgpipe provision --shards 1 --print-init-script</c>.</summary>
+    public static ResourceList Committed => ResourceList.For(streamShards: 1);
 
     public static string Render(ResourceList resources)
     {
@@ -25,7 +29,8 @@ public static class InitScript
         s.Append("# is missing and sets the queues' attributes back when they drifted.\n");
         s.Append("#\n");
         s.Append("# GENERATED from src/Pipeline.Aws/Provisioning/ResourceList.cs; do not edit by hand. Regenerate with\n");
-        s.Append("#   bgpipe provision --print-init-script > infra-sam/localstack/init-aws.sh\n");
+        string shards = resources.JobsStream is { } listed ? string.Create(CultureInfo.InvariantCulture, $" --shards {listed.ShardCount}") : string.Empty;
+        s.Append(CultureInfo.InvariantCulture, $"#   bgpipe provision{shards} --print-init-script > infra-sam/localstack/init-aws.sh\n");
         s.Append("# (tests/Pipeline.Aws.Tests/Provisioning/ResourceAgreementTests.cs fails while they differ).\n");
         s.Append(CultureInfo.InvariantCulture, $"# Function timeout {resources.FunctionTimeoutSeconds} s, so the jobs queue's visibility timeout is {jobs.VisibilityTimeoutSeconds} s.\n");
         s.Append("set -euo pipefail\n\n");
@@ -60,10 +65,10 @@ public static class InitScript
             s.Append(CultureInfo.InvariantCulture, $"awslocal s3api head-bucket --bucket {bucket.Name} >/dev/null 2>&1 || awslocal s3api create-bucket --bucket {bucket.Name} >/dev/null\n");
         }
 
-        // Kinesis commands only when asked for, so the default rendering (the committed script) stays as it was.
+        // Kinesis commands only when the list has a stream (provision --shards N, or a pipeline with a Kinesis event).
         if (resources.JobsStream is { } stream)
         {
-            s.Append(CultureInfo.InvariantCulture, $"\n# {stream.LogicalId}: jobs in order per partition key ({stream.ShardCount} shards; a rerun never reshards).\n");
+            s.Append(CultureInfo.InvariantCulture, $"\n# {stream.LogicalId}: jobs in order per partition key ({stream.ShardCount} shard{(stream.ShardCount == 1 ? string.Empty : "s")}; a rerun never reshards).\n");
             s.Append(CultureInfo.InvariantCulture, $"if ! awslocal kinesis describe-stream-summary --stream-name {stream.Name} >/dev/null 2>&1; then\n");
             s.Append(CultureInfo.InvariantCulture, $"  awslocal kinesis create-stream --stream-name {stream.Name} --shard-count {stream.ShardCount}\n");
             s.Append(CultureInfo.InvariantCulture, $"  awslocal kinesis wait stream-exists --stream-name {stream.Name}\n");

@@ -65,7 +65,11 @@ public sealed class ResourceListStreamTests
         Assert.Contains("\"MessageRetentionPeriod\":\"1209600\"", script, StringComparison.Ordinal);
         Assert.Contains("create-table --table-name t1-kinesis-leases", script, StringComparison.Ordinal);
         Assert.Contains("AttributeName=leaseKey,AttributeType=S", script, StringComparison.Ordinal);
-        Assert.StartsWith(InitScript.Render(ResourceList.For("t1-")).Replace("\necho \"bgpipe: resources ready\"\n", string.Empty, StringComparison.Ordinal), script, StringComparison.Ordinal);
+        Assert.Contains("#   bgpipe provision --shards 2 --print-init-script > ", script, StringComparison.Ordinal);
+        Assert.StartsWith(
+            InitScript.Render(ResourceList.For("t1-")).Replace("\necho \"bgpipe: resources ready\"\n", string.Empty, StringComparison.Ordinal),
+            script.Replace(" --shards 2 --print-init-script", " --print-init-script", StringComparison.Ordinal),
+            StringComparison.Ordinal);
     }
 
     [Fact]

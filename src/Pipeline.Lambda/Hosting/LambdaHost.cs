@@ -35,7 +35,7 @@ public static partial class LambdaHost
             LambdaStack stack;
             try
             {
-                stack = LambdaStack.Create(LambdaSettings.FromEnvironment(getEnv), time, loggers);
+                stack = await LambdaStack.CreateAsync(LambdaSettings.FromEnvironment(getEnv), time, loggers, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -20,7 +20,7 @@ namespace Pipeline.Lambda.Hosting;
 /// clients, the idempotency guard, the S3 background-removal function and both handlers. Built the way
 /// Pipeline.Cli's RemoteStack builds them for <c>bgpipe run</c>, so the same code runs locally and in Lambda.
 /// </summary>
-public sealed class LambdaStack : IAsyncDisposable
+public sealed partial class LambdaStack : IAsyncDisposable
 {
     private readonly MatteModel _model;
     private readonly IAmazonDynamoDB _dynamoDb;
@@ -37,7 +37,15 @@ public sealed class LambdaStack : IAsyncDisposable
     public LambdaFunction Function { get; }
 
     /// <summary>Loads the model and connects; throws with a message naming what is missing or wrong.</summary>
-    public static LambdaStack Create(LambdaSettings settings, TimeProvider time, ILoggerFactory loggers)
+    public static LambdaStack Create(LambdaSettings settings, TimeProvider time, ILoggerFactory loggers) =>
+        CreateAsync(settings, time, loggers, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Loads the model while the DynamoDB and S3 clients make one cheap call each (DescribeTable, a one-key listing),
+    /// so the SDK's first-call costs are paid during init, beside the model load, rather than by the first record.
+    /// A warm-up call that fails is logged, not fatal: the records report their own errors.
+    /// </summary>
+    public static async Task<LambdaStack> CreateAsync(LambdaSettings settings, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(loggers);
@@ -47,10 +55,23 @@ public sealed class LambdaStack : IAsyncDisposable
                 $"model not found at {settings.ModelPath}: deploy the ModelLayer (it puts u2netp.onnx under /opt/models) or point {LambdaSettings.ModelPathVariable} at the model file");
         }
 
-        MatteModel model = MatteModel.Load(settings.ModelPath);
+        Task<MatteModel> loading = Task.Run(() => MatteModel.Load(settings.ModelPath), cancellationToken);
         AwsEndpoint endpoint = AwsEndpoint.FromOption(settings.EndpointUrl);
         IAmazonDynamoDB dynamoDb = endpoint.CreateDynamoDb();
         IAmazonS3 s3 = endpoint.CreateS3();
+        await WarmUpAsync(dynamoDb, s3, settings, loggers.CreateLogger<LambdaStack>(), cancellationToken).ConfigureAwait(false);
+        MatteModel model;
+        try
+        {
+            model = await loading.ConfigureAwait(false);
+        }
+        catch
+        {
+            dynamoDb.Dispose();
+            s3.Dispose();
+            throw;
+        }
+
         try
         {
             var store = new DynamoDbIdempotencyStore(
@@ -77,6 +98,25 @@ public sealed class LambdaStack : IAsyncDisposable
             throw;
         }
     }
+
+    private static async Task WarmUpAsync(IAmazonDynamoDB dynamoDb, IAmazonS3 s3, LambdaSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await Task.WhenAll(
+                dynamoDb.DescribeTableAsync(settings.IdempotencyTable, bound.Token),
+                s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = settings.Buckets.First(), MaxKeys = 1 }, bound.Token)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogWarmUpFailed(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Init warm-up call failed (the first records will say more if it matters): {Reason}")]
+    private static partial void LogWarmUpFailed(ILogger logger, string reason);
 
     public ValueTask DisposeAsync()
     {

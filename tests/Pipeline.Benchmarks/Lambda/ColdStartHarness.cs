@@ -80,6 +80,9 @@ internal static class ColdStartHarness
             }
 
             times.Sort();
+            List<double> inits = [.. InitDone.Order()];
+            InitDone.Clear();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {variant,-4} init (process start -> first GET next): median {inits[inits.Count / 2]:0} ms"));
             long bytes = DirectorySize(output);
             results.Add((variant, times[times.Count / 2], times[0], bytes));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {variant,-4} median {times[times.Count / 2]:0} ms, min {times[0]:0} ms, runs [{string.Join(", ", times.Select(t => t.ToString("0", CultureInfo.InvariantCulture)))}] ms; published {bytes / 1048576.0:0.0} MB"));
@@ -173,6 +176,7 @@ internal static class ColdStartHarness
                 string path = context.Request.Url!.AbsolutePath;
                 if (path.EndsWith("/invocation/next", StringComparison.Ordinal))
                 {
+                    InitDone.Add(clock.Elapsed.TotalMilliseconds);
                     context.Response.Headers["Lambda-Runtime-Aws-Request-Id"] = requestId;
                     context.Response.Headers["Lambda-Runtime-Deadline-Ms"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
                     context.Response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:123456789012:function:bgpipe";
@@ -207,6 +211,9 @@ internal static class ColdStartHarness
             await process.WaitForExitAsync();
         }
     }
+
+    /// <summary>When each run's bootstrap first asked for an invocation (its init time).</summary>
+    private static readonly List<double> InitDone = [];
 
     private static int FreePort()
     {

@@ -99,6 +99,7 @@ public sealed class PublishedArchitectureTests(PublishedBootstrapFixture x64, Ar
         Assert.Contains(Path.Combine(folder, "bootstrap"), natives);
         Assert.Contains(natives, f => Path.GetFileName(f) == "libonnxruntime.so");
         Assert.Contains(natives, f => Path.GetFileName(f) == "libSkiaSharp.so");
+        Assert.Empty(Directory.GetFiles(folder, "onnxruntime*.dll", SearchOption.AllDirectories)); // Windows natives have no place here
         Assert.All(natives, f => Assert.True(ElfInfo.Read(f).Machine == machine, $"{Path.GetRelativePath(folder, f)} is built for e_machine {ElfInfo.Read(f).MachineCode}, not {machine}"));
     }
 

@@ -84,6 +84,12 @@ public sealed class BootstrapProcessTests(PublishedBootstrapFixture published, M
 
             // Kinesis stopped at the corrupt record, so the record after it was never run.
             await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.GetObjectMetadataAsync("bgpipe-output", "stream/chelsea-2.png"));
+
+            // Deadline: new jobs arriving with 1 s left (below the 2 s margin) are not started; every one is reported.
+            byte[] late = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(RepositoryRoot.Combine("events", "sqs-normal-batch.json"))).Replace("photo-000", "late-photo-000", StringComparison.Ordinal));
+            RuntimePost rushed = await api.Invoke(late, DateTimeOffset.UtcNow.AddSeconds(1)).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(rushed.Kind == "response", $"deadline: expected a response, got {rushed.Kind} {rushed.Body}");
+            Assert.Equal(JsonSerializer.Deserialize(late, LambdaJsonContext.Default.SqsEvent)!.Records.Select(r => r.MessageId!), FailedIds(rushed.Body));
             Assert.False(function.HasExited, $"bootstrap exited:\n{Output(function)}");
         }
         finally

@@ -254,8 +254,11 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
 
         Assert.Equal(35, got.Select(r => r.Id).Distinct().Count());
         Assert.True(calls < 35 / 10 + 3, $"{calls} receive calls for 35 messages");
+        // ApproximateReceiveCount comes through; an SDK retry of a receive the server had already served (a slow
+        // emulator under load) can make it 2 for a few messages, never 0.
+        Assert.All(got, r => Assert.InRange(r.ReceiveCount, 1, 2));
+        Assert.Contains(got, r => r.ReceiveCount == 1);
         SourceRecord first = got[0];
-        Assert.Equal(1, first.ReceiveCount);
         Assert.NotNull(first.SentAt);
         Assert.Equal("t1", first.Attributes["tenant"]);
         Assert.Equal(string.Empty, first.PartitionKey);

@@ -1,0 +1,9 @@
+using Pipeline.Testing.Emulators;
+
+namespace Pipeline.Client.Tests;
+
+[CollectionDefinition(EmulatorCollections.Moto)]
+public sealed class MotoCollection : ICollectionFixture<MotoFixture>;
+
+[CollectionDefinition(EmulatorCollections.Fauxqs)]
+public sealed class FauxqsCollection : ICollectionFixture<FauxqsFixture>;

@@ -1,0 +1,66 @@
+using System.Text;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using Pipeline.Client.Jobs;
+using Pipeline.Core.Records;
+using Pipeline.Testing;
+using Pipeline.Testing.Emulators;
+
+namespace Pipeline.Client.Tests.Jobs;
+
+/// <summary>The jobs client against each SQS emulator.</summary>
+public abstract class SqsJobsClientContractTests(EmulatorFixture emulator)
+{
+    [Fact]
+    public async Task Given_25_jobs_some_with_ids_When_enqueued_together_Then_each_arrives_once_as_a_job_the_pipeline_decodes_under_the_returned_id()
+    {
+        using IAmazonSQS sqs = emulator.Endpoint.CreateSqs();
+        string url = (await sqs.CreateQueueAsync($"client-{Guid.NewGuid():N}")).QueueUrl;
+        var client = await SqsJobsClient.CreateAsync(sqs, url);
+        var requests = Enumerable.Range(0, 25).Select(i => new JobRequest { Source = $"s3://in/{i}.jpg", JobId = i % 5 == 0 ? $"mine-{i}" : null }).ToList();
+
+        IReadOnlyList<string> ids = await client.EnqueueManyAsync(requests);
+
+        Assert.Equal(25, ids.Distinct().Count());
+        Assert.All(Enumerable.Range(0, 25).Where(i => i % 5 == 0), i => Assert.Equal($"mine-{i}", ids[i]));
+        var seen = new Dictionary<string, Job>(StringComparer.Ordinal);
+        await Wait.UntilAsync(
+            async () =>
+            {
+                var received = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, MaxNumberOfMessages = 10, WaitTimeSeconds = 1 });
+                foreach (var message in received.Messages ?? [])
+                {
+                    Assert.True(JsonJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(message.Body), out Job? job, out string? error), error);
+                    Assert.True(seen.TryAdd(job!.JobId!, job), $"job {job.JobId} arrived twice");
+                    await sqs.DeleteMessageAsync(url, message.ReceiptHandle);
+                }
+
+                return seen.Count >= 25;
+            },
+            "25 jobs on the queue",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
+        Assert.All(Enumerable.Range(0, 25), i => Assert.Equal($"s3://in/{i}.jpg", seen[ids[i]].Source));
+    }
+
+    [Fact]
+    public async Task Given_a_batch_with_one_bad_job_When_enqueued_Then_it_throws_naming_it_and_nothing_is_sent()
+    {
+        using IAmazonSQS sqs = emulator.Endpoint.CreateSqs();
+        string url = (await sqs.CreateQueueAsync($"client-{Guid.NewGuid():N}")).QueueUrl;
+        var client = await SqsJobsClient.CreateAsync(sqs, url);
+
+        var error = await Assert.ThrowsAsync<JobValidationException>(() => client.EnqueueManyAsync(
+            [new JobRequest { Source = "s3://in/ok.jpg" }, new JobRequest { Source = "s3://in/bad.jpg", JobId = "bad-one", Background = "blue" }]));
+
+        Assert.Contains("bad-one", error.Message, StringComparison.Ordinal);
+        var received = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, MaxNumberOfMessages = 10, WaitTimeSeconds = 1 });
+        Assert.Empty(received.Messages ?? []);
+    }
+}
+
+[Collection(EmulatorCollections.Moto)]
+public sealed class SqsJobsClientOnMoto(MotoFixture f) : SqsJobsClientContractTests(f);
+
+[Collection(EmulatorCollections.Fauxqs)]
+public sealed class SqsJobsClientOnFauxqs(FauxqsFixture f) : SqsJobsClientContractTests(f);

@@ -44,13 +44,7 @@ public static class InitScript
         s.Append('\n');
 
         s.Append(CultureInfo.InvariantCulture, $"# {table.LogicalId}: deduplication records.\n");
-        s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {table.Name} >/dev/null 2>&1; then\n");
-        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {table.Name} \\\n");
-        s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={table.PartitionKey},AttributeType={table.PartitionKeyType} \\\n");
-        s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={table.PartitionKey},KeyType=HASH \\\n");
-        s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {table.BillingMode} --sse-specification Enabled={Bool(table.ServerSideEncryption)} >/dev/null\n");
-        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {table.Name}\n");
-        s.Append("fi\n");
+        AppendTable(s, table.Name, table.PartitionKey, table.PartitionKeyType, table.BillingMode, table.ServerSideEncryption);
         s.Append(CultureInfo.InvariantCulture, $"if [ \"$(awslocal dynamodb describe-time-to-live --table-name {table.Name} --query TimeToLiveDescription.TimeToLiveStatus --output text)\" != \"ENABLED\" ]; then\n");
         s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb update-time-to-live --table-name {table.Name} --time-to-live-specification Enabled=true,AttributeName={table.TimeToLiveAttribute} >/dev/null\n");
         s.Append("fi\n");
@@ -84,17 +78,23 @@ public static class InitScript
         if (resources.LeaseTable is { } leases)
         {
             s.Append(CultureInfo.InvariantCulture, $"\n# {leases.LogicalId}: which host reads which shard, and its checkpoint.\n");
-            s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {leases.Name} >/dev/null 2>&1; then\n");
-            s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {leases.Name} \\\n");
-            s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={leases.PartitionKey},AttributeType={leases.PartitionKeyType} \\\n");
-            s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={leases.PartitionKey},KeyType=HASH \\\n");
-            s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {leases.BillingMode} --sse-specification Enabled={Bool(leases.ServerSideEncryption)} >/dev/null\n");
-            s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {leases.Name}\n");
-            s.Append("fi\n");
+            AppendTable(s, leases.Name, leases.PartitionKey, leases.PartitionKeyType, leases.BillingMode, leases.ServerSideEncryption);
         }
 
         s.Append("\necho \"bgpipe: resources ready\"\n");
         return s.ToString();
+    }
+
+    /// <summary>A DynamoDB table keyed by one string attribute, created only when missing.</summary>
+    private static void AppendTable(StringBuilder s, string name, string partitionKey, string partitionKeyType, string billingMode, bool serverSideEncryption)
+    {
+        s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {name} >/dev/null 2>&1; then\n");
+        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {name} \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={partitionKey},AttributeType={partitionKeyType} \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={partitionKey},KeyType=HASH \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {billingMode} --sse-specification Enabled={Bool(serverSideEncryption)} >/dev/null\n");
+        s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {name}\n");
+        s.Append("fi\n");
     }
 
     private static void AppendQueue(StringBuilder s, string variable, QueueResource queue, string? deadLetterArnVariable)

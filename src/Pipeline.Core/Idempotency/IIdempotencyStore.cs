@@ -21,10 +21,24 @@ public sealed record IdempotencyRecord(
     DateTimeOffset? Expiry,
     string? MessageId,
     string? ResultLocation,
-    string? FailureReason);
+    string? FailureReason)
+{
+    /// <summary>The job's key (<see cref="Records.Job.Key"/>) the record was claimed for; null for records written before it was kept.</summary>
+    public string? JobKey { get; init; }
+
+    /// <summary>When the record last changed (claim, take-over, renewal or finish); null where a store did not keep it.</summary>
+    public DateTimeOffset? UpdatedAt { get; init; }
+}
 
 /// <summary>A request to claim <see cref="Key"/> for <see cref="Owner"/> until <see cref="Expiry"/>.</summary>
-public sealed record ClaimRequest(string Key, string Owner, DateTimeOffset Expiry, string MessageId);
+public sealed record ClaimRequest(string Key, string Owner, DateTimeOffset Expiry, string MessageId)
+{
+    /// <summary>
+    /// The job's key (<see cref="Records.Job.Key"/>), kept on the record so <see cref="IJobRecordLookup"/> finds every
+    /// record of a job whatever its source's identity was. Null = not kept.
+    /// </summary>
+    public string? JobKey { get; init; }
+}
 
 /// <summary>What a claim attempt found.</summary>
 public enum ClaimStatus
@@ -93,4 +107,15 @@ public interface IIdempotencyStore
 
     /// <summary>Deletes a FAILED_PERMANENT record so the job runs again (retry of dead letters, redrive).</summary>
     ValueTask<bool> ClearFailureAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Finds the records of one job. A job has one record per source identity it ran against (the idempotency key is the
+/// job's key plus that identity), so status queries and DLQ redrives look records up by the job's key. Kept apart from
+/// <see cref="IIdempotencyStore"/> so decorators of the claim path need not implement it.
+/// </summary>
+public interface IJobRecordLookup
+{
+    /// <summary>Every record claimed for <paramref name="jobKey"/>, newest change first (records without a change time last).</summary>
+    ValueTask<IReadOnlyList<IdempotencyRecord>> FindByJobKeyAsync(string jobKey, CancellationToken cancellationToken);
 }

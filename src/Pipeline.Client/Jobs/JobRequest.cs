@@ -25,6 +25,31 @@ public sealed record JobRequest
     /// <summary>A background colour as #RRGGBB; default null = transparent.</summary>
     public string? Background { get; init; }
 
+    /// <summary>
+    /// Kinesis: the record's partition key (which shard it lands on, and so which records stay in order with it),
+    /// 1 to 256 characters; default null = the job id. SQS FIFO queues use it as the message group id; standard SQS
+    /// queues ignore it.
+    /// </summary>
+    public string? PartitionKey { get; init; }
+
+    /// <summary>The most characters Kinesis takes in a partition key.</summary>
+    public const int MaxPartitionKeyLength = 256;
+
+    /// <summary><see cref="PartitionKey"/>, or <paramref name="jobId"/> when none is given; checked against Kinesis's 1..256 characters.</summary>
+    /// <exception cref="JobValidationException">The key is empty or longer than 256 characters.</exception>
+    public string PartitionKeyFor(string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        string key = PartitionKey ?? jobId;
+        if (key.Length is < 1 or > MaxPartitionKeyLength)
+        {
+            string what = PartitionKey is null ? "its job id, used as the partition key," : "its partition key";
+            throw new JobValidationException($"job '{jobId}': {what} must be 1 to {MaxPartitionKeyLength} characters (got {key.Length}).");
+        }
+
+        return key;
+    }
+
     /// <summary>The message body for <paramref name="jobId"/>, checked with the pipeline's decoder.</summary>
     /// <exception cref="JobValidationException">The decoder refuses it; the message says why.</exception>
     public string ToBody(string jobId)

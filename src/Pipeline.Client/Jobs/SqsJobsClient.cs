@@ -38,7 +38,9 @@ public sealed class SqsJobsClient
         {
             JobRequest job = jobs[i] ?? throw new JobValidationException($"job {i} is null");
             ids[i] = job.JobId ?? Guid.NewGuid().ToString("N");
-            messages[i] = new SqsOutgoingMessage(job.ToBody(ids[i])) { JobId = ids[i] };
+            // A FIFO queue keeps order per message group: the partition key (default the job id) plays that part.
+            string? group = _sender.Queue.IsFifo ? job.PartitionKeyFor(ids[i]) : null;
+            messages[i] = new SqsOutgoingMessage(job.ToBody(ids[i])) { JobId = ids[i], MessageGroupId = group };
         }
 
         if (messages.Length > 0)

@@ -34,6 +34,13 @@ public sealed class AwsEndpoint
     /// <summary>AWS itself: the SDK's default region and credential chains.</summary>
     public static AwsEndpoint Aws { get; } = new(null, null, null);
 
+    /// <summary>AWS itself in <paramref name="region"/>, with the SDK's default credentials chain.</summary>
+    public static AwsEndpoint InRegion(string region)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(region);
+        return new(null, region, null);
+    }
+
     /// <summary>
     /// An AWS-compatible endpoint. Credentials come from the environment when set (LocalStack accepts any);
     /// otherwise the dummy pair "test"/"test" is used, so no credential lookup ever leaves the machine.

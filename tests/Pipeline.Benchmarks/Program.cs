@@ -15,6 +15,7 @@ using Pipeline.Benchmarks.Backlog;
 //                                              the same stream on kinesalite (leases on moto); exits 1 if median ratio < 0.9
 //   lambda-cold-start [runs] [r2r,jit,aot]     the Lambda bootstrap (linux-x64): process start -> first response on a
 //                                              one-image SQS event, ReadyToRun vs JIT vs Native AOT; package sizes
+//   client-throughput [jobs=5000] [rounds=5] [concurrency=4]   client SDK EnqueueManyAsync vs a plain SendMessageBatch loop on fauxqs
 //   --filter '*EngineThroughput*'               BenchmarkDotNet: the engine without a model
 return args.FirstOrDefault() switch
 {
@@ -25,6 +26,7 @@ return args.FirstOrDefault() switch
     "sqs-poller-efficiency" => await Pipeline.Benchmarks.Sqs.SqsPollerEfficiency.RunAsync(args[1..]),
     "kinesis-throughput" => await Pipeline.Benchmarks.Kinesis.KinesisThroughput.RunAsync(args[1..]),
     "lambda-cold-start" => await Pipeline.Benchmarks.Lambda.ColdStartHarness.RunAsync(args[1..]),
+    "client-throughput" => await Pipeline.Benchmarks.Client.ClientThroughput.RunAsync(args[1..]),
     "dedup-cost" => await Pipeline.Benchmarks.DedupCost.DedupCostHarness.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };

@@ -140,7 +140,9 @@ public sealed partial class SqsJobSender
         foreach (int[] chunk in chunks)
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            sends.Add(SendChunkAsync(messages, chunk, ids, failures, gate, cancellationToken));
+            // On the pool: the SDK marshals and signs a request synchronously before its first await, which would
+            // otherwise run every request's preparation on this one loop thread.
+            sends.Add(Task.Run(() => SendChunkAsync(messages, chunk, ids, failures, gate, cancellationToken), CancellationToken.None));
         }
 
         await Task.WhenAll(sends).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using Amazon.SQS;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pipeline.Aws;
+using Pipeline.Aws.DynamoDb;
 using Pipeline.Aws.Kinesis.Client;
 using Pipeline.Client.Jobs;
 using Pipeline.Client.Status;
@@ -75,7 +76,7 @@ internal sealed class BackgroundRemovalJobs : IBackgroundRemovalJobs, IDisposabl
         }
 
         IAmazonDynamoDB dynamo = Own(_endpoint.CreateDynamoDb());
-        return DynamoDbLookup.Create(dynamo, table);
+        return new DynamoDbIdempotencyStore(dynamo, new DynamoDbIdempotencyStoreOptions { TableName = table }, _loggers?.CreateLogger<DynamoDbIdempotencyStore>());
     }
 
     private T Own<T>(T client) where T : IDisposable

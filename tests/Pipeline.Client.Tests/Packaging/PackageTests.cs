@@ -63,17 +63,67 @@ public sealed class PackageTests : IDisposable
     private static string Configuration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    private async Task PackAsync()
+    [Fact]
+    public async Task Given_the_packed_packages_When_a_new_app_restores_from_the_pack_folder_alone_Then_it_builds_and_runs_a_job_through_them()
+    {
+        await PackAsync();
+        string app = Directory.CreateDirectory(Path.Combine(_output, "app")).FullName;
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+            ? set
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        await File.WriteAllTextAsync(Path.Combine(app, "app.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Bgpipe.Client" Version="0.1.0" />
+              </ItemGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+            using Pipeline.Client.Jobs;
+            Console.WriteLine(new JobRequest { Source = "s3://in/a.jpg" }.ToBody("from-package"));
+            """);
+        // Only the pack folder as a source; the registry packages come from the machine's package cache as a fallback
+        // folder (offline), and what is restored goes to a private folder, so the shared cache never holds Bgpipe.*.
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources><clear /><add key="pack" value="{_output}" /></packageSources>
+              <fallbackPackageFolders><add key="cache" value="{cache}" /></fallbackPackageFolders>
+            </configuration>
+            """);
+
+        string output = await DotnetAsync(app, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_output, "restored") }, "run", "--nologo");
+
+        Assert.Contains("""{"jobId":"from-package","source":"s3://in/a.jpg"}""", output, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(_output, "restored", "bgpipe.client", "0.1.0")), "Bgpipe.Client was not restored from the pack folder");
+    }
+
+    private Task PackAsync() => DotnetAsync(
+        RepositoryRoot.Path,
+        null,
+        "pack", RepositoryRoot.Combine("src", "Pipeline.Client", "Pipeline.Client.csproj"), "-c", Configuration, "--no-build", "--nologo", "-o", _output);
+
+    private static async Task<string> DotnetAsync(string directory, Dictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = RepositoryRoot.Path,
+            WorkingDirectory = directory,
         };
-        foreach (string arg in new[] { "pack", RepositoryRoot.Combine("src", "Pipeline.Client", "Pipeline.Client.csproj"), "-c", Configuration, "--no-build", "--nologo", "-o", _output })
+        foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach ((string name, string value) in environment ?? [])
+        {
+            start.Environment[name] = value;
         }
 
         using var process = Process.Start(start)!;
@@ -81,7 +131,8 @@ public sealed class PackageTests : IDisposable
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"dotnet pack failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
+        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
+        return await stdout;
     }
 
     private sealed record Package(string Id, string Version, string? Readme, IReadOnlyList<(string Id, string Version)> Dependencies, IReadOnlyList<string> Files);

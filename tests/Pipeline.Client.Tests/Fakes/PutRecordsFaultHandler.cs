@@ -19,7 +19,16 @@ internal sealed class PutRecordsFaultHandler : DelegatingHandler
 
     public bool FailWholeRequest { get; init; }
 
+    /// <summary>Every n-th record of the first request is dropped; 0 = every request passes untouched.</summary>
     public int DropEvery { get; init; } = 3;
+
+    /// <summary>Answer every PutRecords with a throttling error (none reaches the server).</summary>
+    public bool FailAll { get; init; }
+
+    /// <summary>When set, each PutRecords request's record count and bytes (data + partition keys) are kept in <see cref="Requests"/>.</summary>
+    public bool MeasureRequests { get; init; }
+
+    public List<(int Records, long Bytes)> Requests { get; } = [];
 
     /// <summary>The partition keys of the records answered with an ErrorCode.</summary>
     public List<string> Dropped { get; } = [];
@@ -36,14 +45,29 @@ internal sealed class PutRecordsFaultHandler : DelegatingHandler
         }
 
         PutRecordsCalls++;
-        if (Interlocked.Exchange(ref _tampered, 1) == 1)
+        if (MeasureRequests)
+        {
+            var sent = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!["Records"]!.AsArray();
+            long bytes = sent.Sum(r => (long)Convert.FromBase64String(r!["Data"]!.GetValue<string>()).Length + Encoding.UTF8.GetByteCount(r["PartitionKey"]!.GetValue<string>()));
+            lock (Requests)
+            {
+                Requests.Add((sent.Count, bytes));
+            }
+        }
+
+        if (FailAll)
+        {
+            return Throttled();
+        }
+
+        if (DropEvery <= 0 || Interlocked.Exchange(ref _tampered, 1) == 1)
         {
             return await base.SendAsync(request, cancellationToken);
         }
 
         if (FailWholeRequest)
         {
-            return Json(HttpStatusCode.BadRequest, """{"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded for stream (injected)."}""");
+            return Throttled();
         }
 
         var body = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!.AsObject();
@@ -92,6 +116,9 @@ internal sealed class PutRecordsFaultHandler : DelegatingHandler
         answer["FailedRecordCount"] = droppedAt.Count;
         return Json(HttpStatusCode.OK, answer.ToJsonString());
     }
+
+    private static HttpResponseMessage Throttled() =>
+        Json(HttpStatusCode.BadRequest, """{"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded for stream (injected)."}""");
 
     private static HttpResponseMessage Json(HttpStatusCode status, string body) =>
         new(status) { Content = new StringContent(body, Encoding.UTF8, "application/x-amz-json-1.1") };

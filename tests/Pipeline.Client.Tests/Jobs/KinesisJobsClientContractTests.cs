@@ -85,6 +85,43 @@ public abstract class KinesisJobsClientContractTests(EmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task Given_every_PutRecords_is_throttled_When_enqueued_Then_it_gives_up_after_MaxAttempts_naming_every_job_in_order()
+    {
+        using var handler = new PutRecordsFaultHandler { FailAll = true };
+        using var kinesis = emulator.Endpoint.CreateKinesis(handler);
+        string stream = await CreateActiveStreamAsync(kinesis, 1);
+        var client = new KinesisJobsClient(kinesis, stream, FastRetries with { MaxAttempts = 3 });
+
+        var error = await Assert.ThrowsAsync<KinesisEnqueueFailedException>(() => client.EnqueueManyAsync(
+            [.. Enumerable.Range(0, 5).Select(i => new JobRequest { Source = $"s3://in/{i}.jpg", JobId = $"t-{i}" })]));
+
+        Assert.Equal(3, handler.PutRecordsCalls);
+        Assert.Equal(["t-0", "t-1", "t-2", "t-3", "t-4"], error.JobIds);
+        Assert.Contains("ProvisionedThroughputExceededException", error.Message, StringComparison.Ordinal);
+        Assert.Contains("3 attempt(s)", error.Message, StringComparison.Ordinal);
+        Assert.IsType<KinesisThroughputExceededException>(error.InnerException);
+        Assert.Empty(await ReadStreamAsync(kinesis, stream, 0));
+    }
+
+    [Fact]
+    public async Task Given_jobs_of_nearly_1_MiB_each_When_enqueued_Then_no_request_carries_more_than_5_MiB_and_all_arrive()
+    {
+        using var handler = new PutRecordsFaultHandler { DropEvery = 0, MeasureRequests = true };
+        using var kinesis = emulator.Endpoint.CreateKinesis(handler);
+        string stream = await CreateActiveStreamAsync(kinesis, 1);
+        var client = new KinesisJobsClient(kinesis, stream, FastRetries with { MaxConcurrentRequests = 1 });
+        string padding = new('p', 900_000);
+
+        IReadOnlyList<string> ids = await client.EnqueueManyAsync([.. Enumerable.Range(0, 12).Select(i => new JobRequest { Source = $"s3://in/{i}/{padding}.jpg" })]);
+
+        Assert.All(handler.Requests, r => Assert.True(r.Bytes <= KinesisJobsClient.MaxRequestBytes, $"a request of {r.Bytes:N0} bytes"));
+        Assert.Equal(12, handler.Requests.Sum(r => r.Records));
+        Assert.True(handler.Requests.Count >= 3, $"{handler.Requests.Count} requests for 10.8 MB");
+        var read = await ReadStreamAsync(kinesis, stream, 12);
+        Assert.Equal(ids.Order(StringComparer.Ordinal), read.Select(r => r.PartitionKey).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Given_a_stream_that_does_not_exist_When_enqueued_Then_it_throws_naming_every_job_not_sent()
     {
         using var kinesis = emulator.Endpoint.CreateKinesis();

@@ -20,10 +20,14 @@ awslocal sqs set-queue-attributes --queue-url "$jobs_url" --attributes "$(printf
 # IdempotencyTable: deduplication records.
 if ! awslocal dynamodb describe-table --table-name idempotency >/dev/null 2>&1; then
   awslocal dynamodb create-table --table-name idempotency \
-    --attribute-definitions AttributeName=id,AttributeType=S \
+    --attribute-definitions AttributeName=id,AttributeType=S AttributeName=job_key,AttributeType=S \
     --key-schema AttributeName=id,KeyType=HASH \
+    --global-secondary-indexes 'IndexName=job_key-index,KeySchema=[{AttributeName=job_key,KeyType=HASH}],Projection={ProjectionType=ALL}' \
     --billing-mode PAY_PER_REQUEST --sse-specification Enabled=true >/dev/null
   awslocal dynamodb wait table-exists --table-name idempotency
+elif ! awslocal dynamodb describe-table --table-name idempotency --query 'Table.GlobalSecondaryIndexes[].IndexName' --output text | grep -qw -- 'job_key-index'; then
+  awslocal dynamodb update-table --table-name idempotency --attribute-definitions AttributeName=job_key,AttributeType=S \
+    --global-secondary-index-updates '[{"Create":{"IndexName":"job_key-index","KeySchema":[{"AttributeName":"job_key","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}}]' >/dev/null
 fi
 if [ "$(awslocal dynamodb describe-time-to-live --table-name idempotency --query TimeToLiveDescription.TimeToLiveStatus --output text)" != "ENABLED" ]; then
   awslocal dynamodb update-time-to-live --table-name idempotency --time-to-live-specification Enabled=true,AttributeName=expiration >/dev/null

@@ -36,7 +36,7 @@ namespace Pipeline.Aws.DynamoDb;
 /// surfaces as <see cref="IdempotencyStoreUnavailableException"/>. The store does not own the client.
 /// </para>
 /// </remarks>
-public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
+public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore, IJobRecordLookup
 {
     /// <summary>DynamoDB's limit on a partition key value.</summary>
     public const int MaxKeyBytes = 2048;
@@ -273,6 +273,91 @@ public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
         return await ConditionalAsync(c => _client.DeleteItemAsync(delete, c), "DeleteItem (clear failure)", key, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Queries <see cref="IdempotencyTableSchema.JobKeyIndex"/> (eventually consistent, as every index read is: a
+    /// change made a moment ago may not show yet). A table without the index is scanned, with a warning.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<IdempotencyRecord>> FindByJobKeyAsync(string jobKey, CancellationToken cancellationToken)
+    {
+        ValidateJobKey(jobKey, nameof(jobKey));
+        var found = new List<IdempotencyRecord>();
+        Dictionary<string, AttributeValue>? start = null;
+        var scan = false;
+        while (true)
+        {
+            List<Dictionary<string, AttributeValue>> items;
+            if (!scan)
+            {
+                var query = new QueryRequest
+                {
+                    TableName = _table,
+                    IndexName = IdempotencyTableSchema.JobKeyIndex,
+                    KeyConditionExpression = "#jk = :jk",
+                    ExpressionAttributeNames = Names("#jk"),
+                    ExpressionAttributeValues = new(StringComparer.Ordinal) { [":jk"] = S(jobKey) },
+                    ExclusiveStartKey = start,
+                };
+                try
+                {
+                    var page = await CallAsync(c => _client.QueryAsync(query, c), "Query (job key index)", jobKey, cancellationToken).ConfigureAwait(false);
+                    items = page.Items ?? [];
+                    start = page.LastEvaluatedKey is { Count: > 0 } next ? next : null;
+                }
+                catch (Exception e) when (e is IdempotencyStoreRequestException or IdempotencyTableMissingException && IsMissingIndex(e.InnerException))
+                {
+                    LogNoJobKeyIndex(_logger, _table, IdempotencyTableSchema.JobKeyIndex);
+                    scan = true;
+                    start = null;
+                    found.Clear();
+                    continue;
+                }
+            }
+            else
+            {
+                var request = new ScanRequest
+                {
+                    TableName = _table,
+                    FilterExpression = "#jk = :jk",
+                    ExpressionAttributeNames = Names("#jk"),
+                    ExpressionAttributeValues = new(StringComparer.Ordinal) { [":jk"] = S(jobKey) },
+                    ConsistentRead = true,
+                    ExclusiveStartKey = start,
+                };
+                var page = await CallAsync(c => _client.ScanAsync(request, c), "Scan (job key)", jobKey, cancellationToken).ConfigureAwait(false);
+                items = page.Items ?? [];
+                start = page.LastEvaluatedKey is { Count: > 0 } next ? next : null;
+            }
+
+            foreach (var item in items)
+            {
+                found.Add(ToRecord(item, _table));
+            }
+
+            if (start is null)
+            {
+                return JobRecordOrder.NewestFirst(found);
+            }
+        }
+    }
+
+    // AWS and dynalite answer ValidationException ("does not have the specified index"); moto ResourceNotFound ("Invalid index").
+    private static bool IsMissingIndex(Exception? e) =>
+        e is AmazonDynamoDBException { ErrorCode: "ValidationException" or "ResourceNotFoundException" } dynamo
+        && dynamo.Message.Contains("index", StringComparison.OrdinalIgnoreCase);
+
+    private static void ValidateJobKey(string? jobKey, string parameterName)
+    {
+        if (string.IsNullOrEmpty(jobKey))
+        {
+            throw new ArgumentException("A job key is null or empty.", parameterName);
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(jobKey) > MaxKeyBytes)
+        {
+            throw new ArgumentException($"The job key '{jobKey[..40]}...' is longer than DynamoDB's {MaxKeyBytes} bytes for an index key.", parameterName);
+        }
+    }
+
     private static void ValidateClaims(IReadOnlyList<ClaimRequest> requests)
     {
         HashSet<string>? seen = requests.Count > 1 ? new HashSet<string>(requests.Count, StringComparer.Ordinal) : null;
@@ -293,6 +378,11 @@ public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
         if (request.Owner is null || request.MessageId is null)
         {
             throw new ArgumentException($"The claim request for '{request.Key}' lacks its owner or message id.", parameterName);
+        }
+
+        if (request.JobKey is not null)
+        {
+            ValidateJobKey(request.JobKey, parameterName);
         }
     }
 
@@ -345,7 +435,7 @@ public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
     private Dictionary<string, AttributeValue> ClaimItem(ClaimRequest request, long nowMs, string token)
     {
         var expiryMs = request.Expiry.ToUnixTimeMilliseconds();
-        return new Dictionary<string, AttributeValue>(StringComparer.Ordinal)
+        var item = new Dictionary<string, AttributeValue>(StringComparer.Ordinal)
         {
             [Id] = S(request.Key),
             [Status] = InProgressValue,
@@ -356,6 +446,12 @@ public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
             [UpdatedAt] = N(nowMs),
             [ClaimToken] = S(token),
         };
+        if (request.JobKey is not null)
+        {
+            item[JobKey] = S(request.JobKey);
+        }
+
+        return item;
     }
 
     private static Dictionary<string, AttributeValue> ClaimValues(ClaimRequest request, long nowMs) => new(StringComparer.Ordinal)
@@ -608,4 +704,8 @@ public sealed partial class DynamoDbIdempotencyStore : IIdempotencyStore
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug,
         Message = "A claim transaction of {Count} keys on {TableName} was cancelled; {Fallbacks} keys are claimed one by one")]
     private static partial void LogTransactionCancelled(ILogger logger, string tableName, int count, int fallbacks);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
+        Message = "The idempotency table {TableName} has no index {IndexName}; finding a job's records scans the table (run `bgpipe provision` to add it)")]
+    private static partial void LogNoJobKeyIndex(ILogger logger, string tableName, string indexName);
 }

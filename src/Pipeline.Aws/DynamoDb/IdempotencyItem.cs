@@ -19,6 +19,7 @@ internal static class IdempotencyItem
     public const string FailureReason = "failure_reason";
     public const string Expiration = IdempotencyTableSchema.TtlAttribute;
     public const string UpdatedAt = "updated_at";
+    public const string JobKey = IdempotencyTableSchema.JobKeyAttribute;
 
     /// <summary>A random value per claim attempt: tells the caller's own write (landed, then retried by the SDK) from another's.</summary>
     public const string ClaimToken = "claim_token";
@@ -39,6 +40,7 @@ internal static class IdempotencyItem
         ["#rsn"] = FailureReason,
         ["#exp"] = Expiration,
         ["#upd"] = UpdatedAt,
+        ["#jk"] = JobKey,
     };
 
     public static AttributeValue S(string value) => new() { S = value };
@@ -88,7 +90,11 @@ internal static class IdempotencyItem
             expiry,
             String(item, MessageId),
             String(item, ResultLocation),
-            String(item, FailureReason));
+            String(item, FailureReason))
+        {
+            JobKey = String(item, JobKey),
+            UpdatedAt = Number(item, UpdatedAt, tableName, key) is { } updatedMs ? DateTimeOffset.FromUnixTimeMilliseconds(updatedMs) : null,
+        };
     }
 
     /// <summary>The claim rule, for an item read back after a refused put (dynalite returns no old item).</summary>

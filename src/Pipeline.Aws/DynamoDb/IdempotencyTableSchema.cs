@@ -7,7 +7,8 @@ namespace Pipeline.Aws.DynamoDb;
 
 /// <summary>
 /// The idempotency table's definition, public so provisioning lists the same thing the store expects: partition key
-/// <see cref="KeyAttribute"/> (S), on-demand billing, server-side encryption, and TTL on <see cref="TtlAttribute"/>.
+/// <see cref="KeyAttribute"/> (S), on-demand billing, server-side encryption, TTL on <see cref="TtlAttribute"/>, and
+/// the global secondary index <see cref="JobKeyIndex"/> on <see cref="JobKeyAttribute"/> that finds a job's records.
 /// </summary>
 public static partial class IdempotencyTableSchema
 {
@@ -16,6 +17,15 @@ public static partial class IdempotencyTableSchema
 
     /// <summary>The TTL attribute: epoch seconds after which DynamoDB may delete the record.</summary>
     public const string TtlAttribute = "expiration";
+
+    /// <summary>The job's key, written on every claim: a job has one record per source identity, all with this value.</summary>
+    public const string JobKeyAttribute = "job_key";
+
+    /// <summary>
+    /// The global secondary index (partition key <see cref="JobKeyAttribute"/>, all attributes projected) that job
+    /// status and DLQ redrive query; records without a job key are not in it.
+    /// </summary>
+    public const string JobKeyIndex = "job_key-index";
 
     /// <summary>Billing mode: on demand, so bursts of claims need no capacity planning.</summary>
     public static BillingMode BillingMode => BillingMode.PAY_PER_REQUEST;
@@ -33,10 +43,45 @@ public static partial class IdempotencyTableSchema
         {
             TableName = tableName,
             KeySchema = [new KeySchemaElement(KeyAttribute, KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition(KeyAttribute, ScalarAttributeType.S)],
+            AttributeDefinitions = [new AttributeDefinition(KeyAttribute, ScalarAttributeType.S), new AttributeDefinition(JobKeyAttribute, ScalarAttributeType.S)],
+            GlobalSecondaryIndexes = [JobKeyIndexDefinition()],
             BillingMode = BillingMode,
             SSESpecification = new SSESpecification { Enabled = ServerSideEncryption },
         };
+    }
+
+    /// <summary>The <see cref="JobKeyIndex"/> definition (on-demand tables take no throughput for it).</summary>
+    public static GlobalSecondaryIndex JobKeyIndexDefinition() => new()
+    {
+        IndexName = JobKeyIndex,
+        KeySchema = [new KeySchemaElement(JobKeyAttribute, KeyType.HASH)],
+        Projection = new Projection { ProjectionType = ProjectionType.ALL },
+    };
+
+    /// <summary>The UpdateTable request that adds <see cref="JobKeyIndex"/> to a table made before it existed.</summary>
+    public static UpdateTableRequest AddJobKeyIndexRequest(string tableName)
+    {
+        ValidateTableName(tableName, nameof(tableName));
+        var index = JobKeyIndexDefinition();
+        return new UpdateTableRequest
+        {
+            TableName = tableName,
+            AttributeDefinitions = [new AttributeDefinition(JobKeyAttribute, ScalarAttributeType.S)],
+            GlobalSecondaryIndexUpdates =
+            [
+                new GlobalSecondaryIndexUpdate
+                {
+                    Create = new CreateGlobalSecondaryIndexAction { IndexName = index.IndexName, KeySchema = index.KeySchema, Projection = index.Projection },
+                },
+            ],
+        };
+    }
+
+    /// <summary>Whether <paramref name="table"/> has <see cref="JobKeyIndex"/>.</summary>
+    public static bool HasJobKeyIndex(TableDescription table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        return table.GlobalSecondaryIndexes?.Any(i => i.IndexName == JobKeyIndex) == true;
     }
 
     /// <summary>The UpdateTimeToLive request that turns TTL on for <see cref="TtlAttribute"/>.</summary>
@@ -102,6 +147,16 @@ public static partial class IdempotencyTableSchema
         }
 
         CheckKey(table, tableName);
+        if (!HasJobKeyIndex(table))
+        {
+            await AddJobKeyIndexAsync(client, tableName, logger, cancellationToken).ConfigureAwait(false);
+            if (await DescribeAsync(client, tableName, cancellationToken).ConfigureAwait(false) is { } updated && !HasJobKeyIndex(updated))
+            {
+                // dynalite accepts the update and makes no index.
+                LogIndexNotAdded(logger, tableName, JobKeyIndex, "the endpoint accepted the update but made no index");
+            }
+        }
+
         var ttl = await EnableTimeToLiveAsync(client, tableName, logger, cancellationToken).ConfigureAwait(false);
         return new IdempotencyTableState(tableName, created, ttl);
     }
@@ -113,6 +168,22 @@ public static partial class IdempotencyTableSchema
             throw new ArgumentException(
                 $"The idempotency table name must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' or '.', got '{tableName}'.",
                 parameterName);
+        }
+    }
+
+    /// <summary>
+    /// Adds the job-key index to a table made before it existed. Records claimed before that carry no job key, so
+    /// status answers "pending" for them; an endpoint that refuses the update gets a warning, and lookups scan instead.
+    /// </summary>
+    private static async Task AddJobKeyIndexAsync(IAmazonDynamoDB client, string tableName, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.UpdateTableAsync(AddJobKeyIndexRequest(tableName), cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonDynamoDBException e) when (e is not ResourceNotFoundException)
+        {
+            LogIndexNotAdded(logger, tableName, JobKeyIndex, e.Message);
         }
     }
 
@@ -173,6 +244,10 @@ public static partial class IdempotencyTableSchema
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
         Message = "The endpoint has no TTL API (dynalite?): TTL on '{TtlAttribute}' of table {TableName} is not enabled, so old idempotency records are never swept")]
     private static partial void LogNoTimeToLive(ILogger logger, string tableName, string ttlAttribute);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
+        Message = "Could not add the index {IndexName} to the idempotency table {TableName} ({Reason}); job status and DLQ redrive will scan the table instead")]
+    private static partial void LogIndexNotAdded(ILogger logger, string tableName, string indexName, string reason);
 }
 
 /// <summary>What <see cref="IdempotencyTableSchema.EnsureTableAsync"/> found or did.</summary>

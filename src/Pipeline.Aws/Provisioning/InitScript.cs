@@ -44,7 +44,7 @@ public static class InitScript
         s.Append('\n');
 
         s.Append(CultureInfo.InvariantCulture, $"# {table.LogicalId}: deduplication records.\n");
-        AppendTable(s, table.Name, table.PartitionKey, table.PartitionKeyType, table.BillingMode, table.ServerSideEncryption);
+        AppendTable(s, table.Name, table.PartitionKey, table.PartitionKeyType, table.BillingMode, table.ServerSideEncryption, table.IndexName, table.IndexPartitionKey);
         s.Append(CultureInfo.InvariantCulture, $"if [ \"$(awslocal dynamodb describe-time-to-live --table-name {table.Name} --query TimeToLiveDescription.TimeToLiveStatus --output text)\" != \"ENABLED\" ]; then\n");
         s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb update-time-to-live --table-name {table.Name} --time-to-live-specification Enabled=true,AttributeName={table.TimeToLiveAttribute} >/dev/null\n");
         s.Append("fi\n");
@@ -85,15 +85,30 @@ public static class InitScript
         return s.ToString();
     }
 
-    /// <summary>A DynamoDB table keyed by one string attribute, created only when missing.</summary>
-    private static void AppendTable(StringBuilder s, string name, string partitionKey, string partitionKeyType, string billingMode, bool serverSideEncryption)
+    /// <summary>A DynamoDB table keyed by one string attribute, created only when missing; its index added when missing.</summary>
+    private static void AppendTable(StringBuilder s, string name, string partitionKey, string partitionKeyType, string billingMode, bool serverSideEncryption, string? indexName = null, string? indexKey = null)
     {
+        string indexAttribute = indexKey is null ? string.Empty : $" AttributeName={indexKey},AttributeType=S";
+        string index = indexName is null ? string.Empty : $"IndexName={indexName},KeySchema=[{{AttributeName={indexKey},KeyType=HASH}}],Projection={{ProjectionType=ALL}}";
         s.Append(CultureInfo.InvariantCulture, $"if ! awslocal dynamodb describe-table --table-name {name} >/dev/null 2>&1; then\n");
         s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb create-table --table-name {name} \\\n");
-        s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={partitionKey},AttributeType={partitionKeyType} \\\n");
+        s.Append(CultureInfo.InvariantCulture, $"    --attribute-definitions AttributeName={partitionKey},AttributeType={partitionKeyType}{indexAttribute} \\\n");
         s.Append(CultureInfo.InvariantCulture, $"    --key-schema AttributeName={partitionKey},KeyType=HASH \\\n");
+        if (indexName is not null)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"    --global-secondary-indexes '{index}' \\\n");
+        }
+
         s.Append(CultureInfo.InvariantCulture, $"    --billing-mode {billingMode} --sse-specification Enabled={Bool(serverSideEncryption)} >/dev/null\n");
         s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb wait table-exists --table-name {name}\n");
+        if (indexName is not null)
+        {
+            // A table made before the index existed gets it on a rerun.
+            s.Append(CultureInfo.InvariantCulture, $"elif ! awslocal dynamodb describe-table --table-name {name} --query 'Table.GlobalSecondaryIndexes[].IndexName' --output text | grep -qw -- '{indexName}'; then\n");
+            s.Append(CultureInfo.InvariantCulture, $"  awslocal dynamodb update-table --table-name {name} --attribute-definitions{indexAttribute} \\\n");
+            s.Append(CultureInfo.InvariantCulture, $"    --global-secondary-index-updates '[{{\"Create\":{{\"IndexName\":\"{indexName}\",\"KeySchema\":[{{\"AttributeName\":\"{indexKey}\",\"KeyType\":\"HASH\"}}],\"Projection\":{{\"ProjectionType\":\"ALL\"}}}}}}]' >/dev/null\n");
+        }
+
         s.Append("fi\n");
     }
 

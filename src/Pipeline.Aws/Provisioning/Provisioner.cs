@@ -212,19 +212,31 @@ public sealed class Provisioner
                 "SSE",
                 "point-in-time recovery",
             ];
+            if (table.IndexName is not null)
+            {
+                planned.Insert(1, $"index {table.IndexName} on {table.IndexPartitionKey} (S)");
+            }
+
             if (dryRun)
             {
                 return new ResourceOutcome(table, ProvisionAction.WouldCreate, planned);
             }
 
-            await _clients.DynamoDb.CreateTableAsync(new CreateTableRequest
+            var create = new CreateTableRequest
             {
                 TableName = table.Name,
                 KeySchema = [new KeySchemaElement(table.PartitionKey, KeyType.HASH)],
                 AttributeDefinitions = [new AttributeDefinition(table.PartitionKey, ScalarAttributeType.FindValue(table.PartitionKeyType))],
                 BillingMode = BillingMode.FindValue(table.BillingMode),
                 SSESpecification = new SSESpecification { Enabled = table.ServerSideEncryption },
-            }, ct);
+            };
+            if (table.IndexName is not null)
+            {
+                create.AttributeDefinitions.Add(new AttributeDefinition(table.IndexPartitionKey, ScalarAttributeType.S));
+                create.GlobalSecondaryIndexes = [IndexDefinition(table)];
+            }
+
+            await _clients.DynamoDb.CreateTableAsync(create, ct);
             await WaitActiveAsync(table.Name, ct);
             await ApplyTableSettingsAsync(table, dryRun: false, warnings, ct);
             return new ResourceOutcome(table, ProvisionAction.Created, planned);
@@ -243,10 +255,33 @@ public sealed class Provisioner
             }
         }
 
+        if (table.IndexName is not null && description.GlobalSecondaryIndexes?.Any(i => i.IndexName == table.IndexName) != true)
+        {
+            changes.Add($"index {table.IndexName} on {table.IndexPartitionKey} added");
+            if (!dryRun)
+            {
+                GlobalSecondaryIndex index = IndexDefinition(table);
+                await _clients.DynamoDb.UpdateTableAsync(new UpdateTableRequest
+                {
+                    TableName = table.Name,
+                    AttributeDefinitions = [new AttributeDefinition(table.IndexPartitionKey, ScalarAttributeType.S)],
+                    GlobalSecondaryIndexUpdates = [new GlobalSecondaryIndexUpdate { Create = new CreateGlobalSecondaryIndexAction { IndexName = index.IndexName, KeySchema = index.KeySchema, Projection = index.Projection } }],
+                }, ct);
+                await WaitActiveAsync(table.Name, ct);
+            }
+        }
+
         changes.AddRange(await ApplyTableSettingsAsync(table, dryRun, warnings, ct));
         ProvisionAction action = changes.Count == 0 ? ProvisionAction.Unchanged : dryRun ? ProvisionAction.WouldUpdate : ProvisionAction.Updated;
         return new ResourceOutcome(table, action, changes);
     }
+
+    private static GlobalSecondaryIndex IndexDefinition(TableResource table) => new()
+    {
+        IndexName = table.IndexName,
+        KeySchema = [new KeySchemaElement(table.IndexPartitionKey, KeyType.HASH)],
+        Projection = new Projection { ProjectionType = ProjectionType.ALL },
+    };
 
     private static void CheckKey(TableResource table, TableDescription description)
     {

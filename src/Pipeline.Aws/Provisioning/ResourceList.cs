@@ -27,6 +27,11 @@ public sealed class ResourceList
 
     public const string IdempotencyTimeToLiveAttribute = "expiration";
 
+    /// <summary>The index that finds a job's records (job status, DLQ redrive), keyed by <see cref="IdempotencyJobKeyAttribute"/>.</summary>
+    public const string IdempotencyJobKeyIndex = "job_key-index";
+
+    public const string IdempotencyJobKeyAttribute = "job_key";
+
     public const string DefaultJobsStream = "jobs-stream";
 
     /// <summary>The on-failure queue's name is the stream's with this suffix.</summary>
@@ -68,7 +73,7 @@ public sealed class ResourceList
     /// <summary>Template logical id JobsQueue: <c>&lt;prefix&gt;jobs</c>, visibility 6 x timeout, RedrivePolicy to the DLQ after 5 receives, SSE.</summary>
     public QueueResource JobsQueue { get; }
 
-    /// <summary>Template logical id IdempotencyTable: <c>&lt;prefix&gt;idempotency</c>, key <c>id</c> (S), TTL <c>expiration</c>, on-demand, SSE, PITR.</summary>
+    /// <summary>Template logical id IdempotencyTable: <c>&lt;prefix&gt;idempotency</c>, key <c>id</c> (S), TTL <c>expiration</c>, index <c>job_key-index</c> on <c>job_key</c> (S), on-demand, SSE, PITR.</summary>
     public TableResource IdempotencyTable { get; }
 
     /// <summary>Buckets asked for (names as given: jobs name buckets in s3:// URLs, so no prefix).</summary>
@@ -207,7 +212,7 @@ public sealed class ResourceList
 
         var deadLetter = new QueueResource("JobsDeadLetterQueue", deadLetterName, fifo, null, DeadLetterRetentionSeconds, null, null);
         var jobs = new QueueResource("JobsQueue", jobsName, fifo, VisibilityTimeoutMultiplier * functionTimeoutSeconds, null, deadLetter, MaxReceiveCount);
-        var table = new TableResource("IdempotencyTable", tableName, IdempotencyPartitionKey, IdempotencyTimeToLiveAttribute);
+        var table = new TableResource("IdempotencyTable", tableName, IdempotencyPartitionKey, IdempotencyTimeToLiveAttribute, IdempotencyJobKeyIndex, IdempotencyJobKeyAttribute);
         var list = new ResourceList(prefix, functionTimeoutSeconds, deadLetter, jobs, table, bucketResources);
         return streamShards is { } shards ? list.WithStream(shards) : list;
     }

@@ -96,15 +96,22 @@ public sealed class QueueResource : ProvisionedResource
         JsonSerializer.Serialize(new Dictionary<string, object> { ["deadLetterTargetArn"] = deadLetterArn, ["maxReceiveCount"] = maxReceiveCount });
 }
 
-/// <summary>A DynamoDB table with a string partition key and a TTL attribute.</summary>
+/// <summary>A DynamoDB table with a string partition key, a TTL attribute and optionally one global secondary index.</summary>
 public sealed class TableResource : ProvisionedResource
 {
-    internal TableResource(string logicalId, string name, string partitionKey, string timeToLiveAttribute)
+    internal TableResource(string logicalId, string name, string partitionKey, string timeToLiveAttribute, string? indexName = null, string? indexPartitionKey = null)
         : base(logicalId, name)
     {
         PartitionKey = partitionKey;
         TimeToLiveAttribute = timeToLiveAttribute;
+        IndexName = indexName;
+        IndexPartitionKey = indexPartitionKey;
     }
+
+    /// <summary>A global secondary index (string partition key <see cref="IndexPartitionKey"/>, all attributes projected), or null.</summary>
+    public string? IndexName { get; }
+
+    public string? IndexPartitionKey { get; }
 
     public override string Kind => "DynamoDB table";
 

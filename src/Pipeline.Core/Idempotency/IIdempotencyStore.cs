@@ -26,8 +26,19 @@ public sealed record IdempotencyRecord(
     /// <summary>The job's key (<see cref="Records.Job.Key"/>) the record was claimed for; null for records written before it was kept.</summary>
     public string? JobKey { get; init; }
 
-    /// <summary>When the record last changed (claim, take-over, renewal or finish); null where a store did not keep it.</summary>
+    /// <summary>When the record last changed (claim or finish); null where a store did not keep it.</summary>
     public DateTimeOffset? UpdatedAt { get; init; }
+
+    /// <summary>
+    /// Equality is the claim state (the positional members). <see cref="JobKey"/> and <see cref="UpdatedAt"/> describe
+    /// the record and differ between stores (precision, what old records kept), so they are not compared.
+    /// </summary>
+    public bool Equals(IdempotencyRecord? other) =>
+        other is not null
+        && Key == other.Key && Status == other.Status && Owner == other.Owner && Expiry == other.Expiry
+        && MessageId == other.MessageId && ResultLocation == other.ResultLocation && FailureReason == other.FailureReason;
+
+    public override int GetHashCode() => HashCode.Combine(Key, Status, Owner, Expiry, MessageId, ResultLocation, FailureReason);
 }
 
 /// <summary>A request to claim <see cref="Key"/> for <see cref="Owner"/> until <see cref="Expiry"/>.</summary>
@@ -118,4 +129,20 @@ public interface IJobRecordLookup
 {
     /// <summary>Every record claimed for <paramref name="jobKey"/>, newest change first (records without a change time last).</summary>
     ValueTask<IReadOnlyList<IdempotencyRecord>> FindByJobKeyAsync(string jobKey, CancellationToken cancellationToken);
+}
+
+/// <summary>The order every <see cref="IJobRecordLookup"/> returns: newest change first, undated records last, then by key.</summary>
+public static class JobRecordOrder
+{
+    public static IReadOnlyList<IdempotencyRecord> NewestFirst(IEnumerable<IdempotencyRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var list = new List<IdempotencyRecord>(records);
+        list.Sort(static (a, b) =>
+        {
+            int byTime = (b.UpdatedAt ?? DateTimeOffset.MinValue).CompareTo(a.UpdatedAt ?? DateTimeOffset.MinValue);
+            return byTime != 0 ? byTime : string.CompareOrdinal(a.Key, b.Key);
+        });
+        return list;
+    }
 }

@@ -27,15 +27,32 @@ public sealed class IdempotencyGuard
 
     public IIdempotencyStore Store => _store;
 
-    /// <summary>Claims every key in one store call; a claim held by an owner that is certainly dead is taken over at once.</summary>
-    public async ValueTask<IReadOnlyList<ClaimOutcome>> ClaimAsync(IReadOnlyList<(string Key, string MessageId)> keys, CancellationToken cancellationToken)
+    /// <summary>Claims every key without recording job keys (see the overload that takes them).</summary>
+    public ValueTask<IReadOnlyList<ClaimOutcome>> ClaimAsync(IReadOnlyList<(string Key, string MessageId)> keys, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(keys);
+        var withJobs = new (string Key, string MessageId, string? JobKey)[keys.Count];
+        for (int i = 0; i < withJobs.Length; i++)
+        {
+            withJobs[i] = (keys[i].Key, keys[i].MessageId, null);
+        }
+
+        return ClaimAsync(withJobs, cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims every key in one store call, recording each claim's job key so the job's records can be found by it
+    /// (status, DLQ redrive); a claim held by an owner that is certainly dead is taken over at once.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ClaimOutcome>> ClaimAsync(IReadOnlyList<(string Key, string MessageId, string? JobKey)> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
         DateTimeOffset now = _time.GetUtcNow();
         DateTimeOffset expiry = now + Lease;
         var requests = new ClaimRequest[keys.Count];
         for (int i = 0; i < requests.Length; i++)
         {
-            requests[i] = new ClaimRequest(keys[i].Key, Owner, expiry, keys[i].MessageId);
+            requests[i] = new ClaimRequest(keys[i].Key, Owner, expiry, keys[i].MessageId) { JobKey = keys[i].JobKey };
         }
 
         IReadOnlyList<ClaimOutcome> outcomes = await _store.TryClaimAsync(requests, now, cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ namespace Pipeline.Core.Idempotency;
 /// nothing but the outcome list; records are built only when a caller asks to see one. Times are kept at millisecond
 /// precision, as in the SQLite store.
 /// </remarks>
-public sealed class InMemoryIdempotencyStore : IIdempotencyStore
+public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IJobRecordLookup
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -49,7 +49,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
                 ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, request.Key, out var exists);
                 if (!exists || ClaimRules.CanClaim(entry.Status, entry.ExpiryMs, entry.MessageId, nowMs, request.MessageId))
                 {
-                    entry = Entry.Claim(request);
+                    entry = Entry.Claim(request, nowMs);
                     outcomes[i] = ClaimOutcome.Won;
                 }
                 else
@@ -74,7 +74,8 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
                 return new ValueTask<bool>(false);
             }
 
-            entry = Entry.Claim(request);
+            // A take-over carries no clock; the record keeps its last change time.
+            entry = Entry.Claim(request, entry.UpdatedMs) with { JobKey = request.JobKey ?? entry.JobKey };
             return new ValueTask<bool>(true);
         }
     }
@@ -106,6 +107,7 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(finishes);
         cancellationToken.ThrowIfCancellationRequested();
         ClaimRules.ValidateKinds(finishes);
+        var nowMs = ClaimRules.ToUnixMs(now);
         lock (_gate)
         {
             for (var i = 0; i < finishes.Count; i++)
@@ -121,11 +123,11 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
                 switch (finish.Kind)
                 {
                     case FinishKind.Complete:
-                        entry = new Entry(IdempotencyStatus.Completed, null, 0, entry.MessageId, finish.ResultLocation, null);
+                        entry = new Entry(IdempotencyStatus.Completed, null, 0, entry.MessageId, finish.ResultLocation, null) { JobKey = entry.JobKey, UpdatedMs = nowMs };
                         break;
                     case FinishKind.FailPermanently:
                         // The message id stays: it is what tells a redelivery (fail fast) from a redrive (start fresh).
-                        entry = new Entry(IdempotencyStatus.FailedPermanent, null, 0, entry.MessageId, null, finish.FailureReason);
+                        entry = new Entry(IdempotencyStatus.FailedPermanent, null, 0, entry.MessageId, null, finish.FailureReason) { JobKey = entry.JobKey, UpdatedMs = nowMs };
                         break;
                     default:
                         _entries.Remove(finish.Key);
@@ -160,7 +162,26 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
         }
     }
 
-    private struct Entry
+    public ValueTask<IReadOnlyList<IdempotencyRecord>> FindByJobKeyAsync(string jobKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        var found = new List<IdempotencyRecord>();
+        lock (_gate)
+        {
+            foreach (var (key, entry) in _entries)
+            {
+                if (string.Equals(entry.JobKey, jobKey, StringComparison.Ordinal))
+                {
+                    found.Add(entry.ToRecord(key));
+                }
+            }
+        }
+
+        return new ValueTask<IReadOnlyList<IdempotencyRecord>>(JobRecordOrder.NewestFirst(found));
+    }
+
+    private record struct Entry
     {
         public Entry(IdempotencyStatus status, string? owner, long expiryMs, string? messageId, string? resultLocation, string? failureReason)
         {
@@ -180,14 +201,20 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
         public string? MessageId;
         public string? ResultLocation;
         public string? FailureReason;
+        public string? JobKey;
+        public long UpdatedMs;
 
-        public static Entry Claim(ClaimRequest request) =>
-            new(IdempotencyStatus.InProgress, request.Owner, ClaimRules.ToUnixMs(request.Expiry), request.MessageId, null, null);
+        public static Entry Claim(ClaimRequest request, long nowMs) =>
+            new(IdempotencyStatus.InProgress, request.Owner, ClaimRules.ToUnixMs(request.Expiry), request.MessageId, null, null) { JobKey = request.JobKey, UpdatedMs = nowMs };
 
         public readonly bool IsHeldBy(string owner) =>
             Status == IdempotencyStatus.InProgress && string.Equals(Owner, owner, StringComparison.Ordinal);
 
         public readonly IdempotencyRecord ToRecord(string key) =>
-            new(key, Status, Owner, Status == IdempotencyStatus.InProgress ? ClaimRules.FromUnixMs(ExpiryMs) : null, MessageId, ResultLocation, FailureReason);
+            new(key, Status, Owner, Status == IdempotencyStatus.InProgress ? ClaimRules.FromUnixMs(ExpiryMs) : null, MessageId, ResultLocation, FailureReason)
+            {
+                JobKey = JobKey,
+                UpdatedAt = ClaimRules.FromUnixMs(UpdatedMs),
+            };
     }
 }

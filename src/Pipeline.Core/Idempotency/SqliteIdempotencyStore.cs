@@ -26,13 +26,13 @@ namespace Pipeline.Core.Idempotency;
 /// a group it runs to the end. Times are stored as Unix milliseconds.
 /// </para>
 /// </remarks>
-public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAsyncDisposable
+public sealed class SqliteIdempotencyStore : IIdempotencyStore, IJobRecordLookup, IDisposable, IAsyncDisposable
 {
     /// <summary>How long a writer waits for another process's write transaction before it gives up.</summary>
     private const int BusyTimeoutMs = 10_000;
 
-    // Times are Unix milliseconds. "updated" is the caller's now at the last claim or finish, for people reading the
-    // file; nothing decides on it.
+    // Times are Unix milliseconds. "updated" is the caller's now at the last claim or finish: job status reads it to
+    // pick a job's newest record; no claim decides on it. job_key (added later; see JobKeySchemaSql) finds a job's records.
     private const string SchemaSql = """
         CREATE TABLE IF NOT EXISTS idempotency (
             key        TEXT PRIMARY KEY NOT NULL,
@@ -46,19 +46,24 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
         ) WITHOUT ROWID;
         """;
 
+    // Run after SchemaSql and after adding the column to a file made before it existed.
+    private const string JobKeySchemaSql = "CREATE INDEX IF NOT EXISTS idempotency_job_key ON idempotency (job_key) WHERE job_key IS NOT NULL;";
+
     // The conditional write of the interface: the insert wins on a new key, the update only where the claim rule
     // allows it; an update whose WHERE fails changes no row, which is how a lost claim is recognised.
     private const string ClaimSql = """
-        INSERT INTO idempotency (key, status, owner, expiry, message_id, result, reason, updated)
-        VALUES ($key, 1, $owner, $expiry, $message_id, NULL, NULL, $now)
+        INSERT INTO idempotency (key, status, owner, expiry, message_id, result, reason, updated, job_key)
+        VALUES ($key, 1, $owner, $expiry, $message_id, NULL, NULL, $now, $job_key)
         ON CONFLICT (key) DO UPDATE SET
             status = 1, owner = excluded.owner, expiry = excluded.expiry, message_id = excluded.message_id,
-            result = NULL, reason = NULL, updated = excluded.updated
+            result = NULL, reason = NULL, updated = excluded.updated, job_key = coalesce(excluded.job_key, idempotency.job_key)
         WHERE (idempotency.status = 1 AND idempotency.expiry < $now)
            OR (idempotency.status = 3 AND idempotency.message_id IS NOT excluded.message_id);
         """;
 
-    private const string SelectSql = "SELECT status, owner, expiry, message_id, result, reason FROM idempotency WHERE key = $key;";
+    private const string SelectSql = "SELECT status, owner, expiry, message_id, result, reason, job_key, updated, key FROM idempotency WHERE key = $key;";
+
+    private const string SelectJobSql = "SELECT status, owner, expiry, message_id, result, reason, job_key, updated, key FROM idempotency WHERE job_key = $job_key;";
 
     private const string TakeOverSql = """
         UPDATE idempotency SET owner = $owner, expiry = $expiry, message_id = $message_id
@@ -98,6 +103,7 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
     private readonly Statement _rollback;
     private readonly Statement _claim;
     private readonly Statement _select;
+    private readonly Statement _selectJob;
     private readonly Statement _takeOver;
     private readonly Statement _renew;
     private readonly Statement _complete;
@@ -142,12 +148,15 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
             Execute("PRAGMA journal_mode = WAL;");
             Execute("PRAGMA synchronous = NORMAL;");
             Execute(SchemaSql);
+            AddJobKeyColumnIfMissing();
+            Execute(JobKeySchemaSql);
 
             _begin = new Statement(_connection, "BEGIN IMMEDIATE;");
             _commit = new Statement(_connection, "COMMIT;");
             _rollback = new Statement(_connection, "ROLLBACK;");
-            _claim = new Statement(_connection, ClaimSql, "$key", "$owner", "$expiry", "$message_id", "$now");
+            _claim = new Statement(_connection, ClaimSql, "$key", "$owner", "$expiry", "$message_id", "$now", "$job_key");
             _select = new Statement(_connection, SelectSql, "$key");
+            _selectJob = new Statement(_connection, SelectJobSql, "$job_key");
             _takeOver = new Statement(_connection, TakeOverSql, "$key", "$owner", "$expiry", "$message_id", "$previous_owner");
             _renew = new Statement(_connection, RenewSql, "$key", "$owner", "$expiry");
             _complete = new Statement(_connection, CompleteSql, "$key", "$owner", "$result", "$now");
@@ -242,6 +251,12 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
     {
         ArgumentNullException.ThrowIfNull(key);
         return await RunAsync(new ClearFailureOperation(key), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<IdempotencyRecord>> FindByJobKeyAsync(string jobKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobKey);
+        return await RunAsync(new FindJobOperation(jobKey), cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -478,6 +493,7 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
             _claim[2].Value = ClaimRules.ToUnixMs(request.Expiry);
             _claim[3].Value = request.MessageId;
             _claim[4].Value = nowMs;
+            _claim[5].Value = (object?)request.JobKey ?? DBNull.Value;
             if (_claim.Command.ExecuteNonQuery() == 1)
             {
                 outcomes[i] = ClaimOutcome.Won;
@@ -556,19 +572,45 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
     {
         _select[0].Value = key;
         using var reader = _select.Command.ExecuteReader();
-        if (!reader.Read())
+        return reader.Read() ? ReadRecord(reader) : null;
+    }
+
+    private IReadOnlyList<IdempotencyRecord> SelectJob(string jobKey)
+    {
+        _selectJob[0].Value = jobKey;
+        var found = new List<IdempotencyRecord>();
+        using var reader = _selectJob.Command.ExecuteReader();
+        while (reader.Read())
         {
-            return null;
+            found.Add(ReadRecord(reader));
         }
 
-        return new IdempotencyRecord(
-            key,
+        return JobRecordOrder.NewestFirst(found);
+    }
+
+    private static IdempotencyRecord ReadRecord(SqliteDataReader reader) =>
+        new(
+            reader.GetString(8),
             (IdempotencyStatus)reader.GetInt32(0),
             reader.IsDBNull(1) ? null : reader.GetString(1),
             reader.IsDBNull(2) ? null : ClaimRules.FromUnixMs(reader.GetInt64(2)),
             reader.IsDBNull(3) ? null : reader.GetString(3),
             reader.IsDBNull(4) ? null : reader.GetString(4),
-            reader.IsDBNull(5) ? null : reader.GetString(5));
+            reader.IsDBNull(5) ? null : reader.GetString(5))
+        {
+            JobKey = reader.IsDBNull(6) ? null : reader.GetString(6),
+            UpdatedAt = reader.IsDBNull(7) ? null : ClaimRules.FromUnixMs(reader.GetInt64(7)),
+        };
+
+    /// <summary>Files made before job keys were kept get the column; their old records stay without one.</summary>
+    private void AddJobKeyColumnIfMissing()
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('idempotency') WHERE name = 'job_key';";
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Execute("ALTER TABLE idempotency ADD COLUMN job_key TEXT;");
+        }
     }
 
     private void Rollback()
@@ -603,6 +645,7 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
         _rollback.Dispose();
         _claim.Dispose();
         _select.Dispose();
+        _selectJob.Dispose();
         _takeOver.Dispose();
         _renew.Dispose();
         _complete.Dispose();
@@ -742,6 +785,15 @@ public sealed class SqliteIdempotencyStore : IIdempotencyStore, IDisposable, IAs
         public override bool NeedsTransaction => false;
 
         protected override IdempotencyRecord? Run(SqliteIdempotencyStore store) => store.Select(key);
+    }
+
+    private sealed class FindJobOperation(string jobKey) : Operation<IReadOnlyList<IdempotencyRecord>>
+    {
+        public override bool Writes => false;
+
+        public override bool NeedsTransaction => false;
+
+        protected override IReadOnlyList<IdempotencyRecord> Run(SqliteIdempotencyStore store) => store.SelectJob(jobKey);
     }
 
     private sealed class ClearFailureOperation(string key) : Operation<bool>

@@ -31,7 +31,7 @@ public sealed partial class BatchInvoker
 
     // A lane runs one batch at a time, so its invoker reuses these between batches instead of allocating.
     private readonly List<int> _claimIndex = [];
-    private readonly List<(string Key, string MessageId)> _claimKeys = [];
+    private readonly List<(string Key, string MessageId, string? JobKey)> _claimKeys = [];
     private readonly List<int> _runnable = [];
     private readonly List<ClaimFinish> _finishes = [];
 
@@ -104,7 +104,7 @@ public sealed partial class BatchInvoker
         var keys = new string?[n];
         int[]? duplicateOf = null;
         List<int> claimIndex = _claimIndex;
-        List<(string Key, string MessageId)> claimKeys = _claimKeys;
+        List<(string Key, string MessageId, string? JobKey)> claimKeys = _claimKeys;
         claimIndex.Clear();
         claimKeys.Clear();
 
@@ -155,7 +155,7 @@ public sealed partial class BatchInvoker
             }
 
             claimIndex.Add(i);
-            claimKeys.Add((key, record.Id));
+            claimKeys.Add((key, record.Id, job.Key));
         }
 
         if (claimKeys.Count > 0)
@@ -186,7 +186,7 @@ public sealed partial class BatchInvoker
         IReadOnlyList<DecodedRecord> items,
         string?[] keys,
         List<int> claimIndex,
-        List<(string Key, string MessageId)> claimKeys,
+        List<(string Key, string MessageId, string? JobKey)> claimKeys,
         ItemResult[] results,
         CancellationToken cancellationToken)
     {
@@ -443,7 +443,7 @@ public sealed partial class BatchInvoker
         return int.MaxValue;
     }
 
-    private static int IndexOfKey(List<(string Key, string MessageId)> claims, string key)
+    private static int IndexOfKey(List<(string Key, string MessageId, string? JobKey)> claims, string key)
     {
         for (int i = 0; i < claims.Count; i++)
         {

@@ -15,8 +15,9 @@ public sealed class IdempotencyTableSchemaDescriptionTests
 
         var key = Assert.Single(request.KeySchema);
         Assert.Equal(("id", KeyType.HASH), (key.AttributeName, key.KeyType));
-        var attribute = Assert.Single(request.AttributeDefinitions);
-        Assert.Equal(("id", ScalarAttributeType.S), (attribute.AttributeName, attribute.AttributeType));
+        Assert.Equal([("id", ScalarAttributeType.S), ("job_key", ScalarAttributeType.S)], request.AttributeDefinitions.Select(a => (a.AttributeName, a.AttributeType)));
+        var index = Assert.Single(request.GlobalSecondaryIndexes);
+        Assert.Equal(("job_key-index", "job_key", ProjectionType.ALL), (index.IndexName, Assert.Single(index.KeySchema).AttributeName, index.Projection.ProjectionType));
         Assert.Equal(BillingMode.PAY_PER_REQUEST, request.BillingMode);
         Assert.True(request.SSESpecification.Enabled);
         Assert.Equal("expiration", IdempotencyTableSchema.TimeToLiveRequest("bgpipe-idempotency").TimeToLiveSpecification.AttributeName);
@@ -40,6 +41,9 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
 
     private protected DynamoDbTestKit Kit => _kit;
 
+    /// <summary>Whether the emulator implements UpdateTable's GlobalSecondaryIndexUpdates.</summary>
+    protected abstract bool IndexCanBeAdded { get; }
+
     public void Dispose() => _kit.Dispose();
 
     [Fact]
@@ -53,6 +57,53 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
         var table = (await _kit.NewClient().DescribeTableAsync(_kit.TableName)).Table;
         Assert.Equal(TableStatus.ACTIVE, table.TableStatus);
         Assert.Equal(("id", KeyType.HASH), (Assert.Single(table.KeySchema).AttributeName, table.KeySchema[0].KeyType));
+    }
+
+    [Fact]
+    public async Task GivenATableMadeBeforeTheJobKeyIndex_WhenEnsured_ThenJobRecordsAreFound()
+    {
+        await _kit.NewClient().CreateTableAsync(new CreateTableRequest
+        {
+            TableName = _kit.TableName,
+            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+
+        await _kit.CreateTableAsync();
+
+        // moto adds the index; dynalite accepts the update but makes none, and the store scans instead.
+        var table = (await _kit.NewClient().DescribeTableAsync(_kit.TableName)).Table;
+        Assert.Equal(IndexCanBeAdded, IdempotencyTableSchema.HasJobKeyIndex(table));
+        var store = _kit.NewStore();
+        var now = DateTimeOffset.UtcNow;
+        await store.TryClaimAsync([new Pipeline.Core.Idempotency.ClaimRequest("job-1#s3:e", "host/1/1", now.AddMinutes(1), "m-1") { JobKey = "job-1" }], now, CancellationToken.None);
+        Assert.Equal("job-1#s3:e", Assert.Single(await store.FindByJobKeyAsync("job-1", CancellationToken.None)).Key);
+    }
+
+    [Fact]
+    public async Task GivenATableWithoutTheJobKeyIndex_WhenFindingByJobKey_ThenTheTableIsScannedInstead()
+    {
+        await _kit.NewClient().CreateTableAsync(new CreateTableRequest
+        {
+            TableName = _kit.TableName,
+            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+        var store = _kit.NewStore();
+        var now = DateTimeOffset.UtcNow;
+        await store.TryClaimAsync(
+            [
+                new Pipeline.Core.Idempotency.ClaimRequest("job-2#a", "host/1/1", now.AddMinutes(1), "m-1") { JobKey = "job-2" },
+                new Pipeline.Core.Idempotency.ClaimRequest("job-3#a", "host/1/1", now.AddMinutes(1), "m-2") { JobKey = "job-3" },
+            ],
+            now,
+            CancellationToken.None);
+
+        var found = await store.FindByJobKeyAsync("job-2", CancellationToken.None);
+
+        Assert.Equal("job-2#a", Assert.Single(found).Key);
     }
 
     [Fact]
@@ -75,6 +126,8 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
 [Collection(EmulatorCollections.Moto)]
 public sealed class IdempotencyTableSchemaOnMoto(MotoFixture emulator) : IdempotencyTableSchemaTests(emulator)
 {
+    protected override bool IndexCanBeAdded => true;
+
     [Fact]
     public async Task GivenMoto_WhenEnsuringTheTable_ThenTtlIsOnForExpirationAndTheTableIsOnDemandAndEncrypted()
     {
@@ -93,6 +146,8 @@ public sealed class IdempotencyTableSchemaOnMoto(MotoFixture emulator) : Idempot
 [Collection(EmulatorCollections.Dynalite)]
 public sealed class IdempotencyTableSchemaOnDynalite(DynaliteFixture emulator) : IdempotencyTableSchemaTests(emulator)
 {
+    protected override bool IndexCanBeAdded => false;
+
     [Fact]
     public async Task GivenDynaliteWithoutTheTtlApi_WhenEnsuringTheTable_ThenItIsCreatedAndAWarningSaysTtlIsOff()
     {

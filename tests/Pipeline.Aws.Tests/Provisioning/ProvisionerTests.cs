@@ -45,7 +45,9 @@ public sealed class ProvisionerOnMotoTests(MotoFixture moto)
         TableDescription table = (await clients.DynamoDb.DescribeTableAsync(list.IdempotencyTable.Name)).Table;
         KeySchemaElement key = Assert.Single(table.KeySchema);
         Assert.Equal(("id", KeyType.HASH), (key.AttributeName, key.KeyType));
-        Assert.Equal(ScalarAttributeType.S, Assert.Single(table.AttributeDefinitions).AttributeType);
+        Assert.Equal(["id", "job_key"], table.AttributeDefinitions.Select(a => a.AttributeName).Order());
+        GlobalSecondaryIndexDescription index = Assert.Single(table.GlobalSecondaryIndexes);
+        Assert.Equal(("job_key-index", "job_key"), (index.IndexName, Assert.Single(index.KeySchema).AttributeName));
         Assert.Equal(BillingMode.PAY_PER_REQUEST, table.BillingModeSummary.BillingMode);
         TimeToLiveDescription ttl = (await clients.DynamoDb.DescribeTimeToLiveAsync(new DescribeTimeToLiveRequest { TableName = table.TableName })).TimeToLiveDescription;
         Assert.Equal(("expiration", TimeToLiveStatus.ENABLED), (ttl.AttributeName, ttl.TimeToLiveStatus));
@@ -118,6 +120,29 @@ public sealed class ProvisionerOnMotoTests(MotoFixture moto)
         Assert.Empty((await clients.Sqs.ListQueuesAsync(new ListQueuesRequest { QueueNamePrefix = list.Prefix })).QueueUrls ?? []);
         Assert.DoesNotContain(list.IdempotencyTable.Name, (await clients.DynamoDb.ListTablesAsync()).TableNames ?? []);
         Assert.DoesNotContain(list.Buckets[0].Name, ((await clients.S3.ListBucketsAsync()).Buckets ?? []).Select(b => b.BucketName));
+    }
+
+    [EmulatorFact(EmulatorKind.Moto)]
+    public async Task Given_an_idempotency_table_made_before_the_job_key_index_When_provisioned_Then_the_index_is_added_and_reported()
+    {
+        using ProvisioningClients clients = ProvisioningClients.For(moto.Endpoint);
+        ResourceList list = ResourceList.For(Prefix());
+        await clients.DynamoDb.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = list.IdempotencyTable.Name,
+            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+
+        ProvisionReport dry = await Provisioner(clients).ApplyAsync(list, dryRun: true, CancellationToken.None);
+        ProvisionReport report = await Provisioner(clients).ApplyAsync(list, dryRun: false, CancellationToken.None);
+
+        Assert.Contains(dry.For(list.IdempotencyTable).Changes, c => c.Contains("job_key-index", StringComparison.Ordinal));
+        Assert.Equal(ProvisionAction.Updated, report.For(list.IdempotencyTable).Action);
+        Assert.Contains(report.For(list.IdempotencyTable).Changes, c => c.Contains("index job_key-index on job_key added", StringComparison.Ordinal));
+        TableDescription table = (await clients.DynamoDb.DescribeTableAsync(list.IdempotencyTable.Name)).Table;
+        Assert.Equal("job_key-index", Assert.Single(table.GlobalSecondaryIndexes).IndexName);
     }
 
     [EmulatorFact(EmulatorKind.Moto)]

@@ -149,15 +149,20 @@ public sealed class TemplateAgreementTests
     }
 
     [Fact]
-    public void Given_the_template_When_the_idempotency_table_is_read_Then_key_ttl_billing_and_protection_match()
+    public void Given_the_template_When_the_idempotency_table_is_read_Then_key_index_ttl_billing_and_protection_match()
     {
         TableResource expected = InitScript.Committed.IdempotencyTable;
         YamlMappingNode table = Properties(expected.LogicalId);
 
         var key = (YamlMappingNode)Assert.Single(((YamlSequenceNode)Value(table, "KeySchema")).Children);
         Assert.Equal((expected.PartitionKey, "HASH"), (Text(key, "AttributeName"), Text(key, "KeyType")));
-        var attribute = (YamlMappingNode)Assert.Single(((YamlSequenceNode)Value(table, "AttributeDefinitions")).Children);
-        Assert.Equal((expected.PartitionKey, expected.PartitionKeyType), (Text(attribute, "AttributeName"), Text(attribute, "AttributeType")));
+        var attributes = ((YamlSequenceNode)Value(table, "AttributeDefinitions")).Children.Cast<YamlMappingNode>().Select(a => (Text(a, "AttributeName"), Text(a, "AttributeType")));
+        Assert.Equal([(expected.PartitionKey, expected.PartitionKeyType), (expected.IndexPartitionKey!, "S")], attributes);
+        var index = (YamlMappingNode)Assert.Single(((YamlSequenceNode)Value(table, "GlobalSecondaryIndexes")).Children);
+        Assert.Equal(expected.IndexName, Text(index, "IndexName"));
+        var indexKey = (YamlMappingNode)Assert.Single(((YamlSequenceNode)Value(index, "KeySchema")).Children);
+        Assert.Equal((expected.IndexPartitionKey, "HASH"), (Text(indexKey, "AttributeName"), Text(indexKey, "KeyType")));
+        Assert.Equal("ALL", Text(Map(index, "Projection"), "ProjectionType"));
         YamlMappingNode ttl = Map(table, "TimeToLiveSpecification");
         Assert.Equal((expected.TimeToLiveAttribute, "true"), (Text(ttl, "AttributeName"), Text(ttl, "Enabled")));
         Assert.Equal(expected.BillingMode, Text(table, "BillingMode"));

@@ -34,6 +34,31 @@ public sealed class SqliteIdempotencyStoreTests : IdempotencyStoreContract
     }
 
     [Fact]
+    public async Task GivenAFileMadeBeforeJobKeysWereKept_WhenOpened_ThenOldRecordsStayAndNewClaimsAreFoundByJobKey()
+    {
+        Directory.CreateDirectory(_folder);
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE idempotency (key TEXT PRIMARY KEY NOT NULL, status INTEGER NOT NULL, owner TEXT, expiry INTEGER,
+                    message_id TEXT, result TEXT, reason TEXT, updated INTEGER) WITHOUT ROWID;
+                INSERT INTO idempotency VALUES ('old-job#1-2', 2, NULL, NULL, 'm-0', 'out/old.png', NULL, 1);
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var store = Open();
+        await store.TryClaimAsync([new ClaimRequest("new-job#1-2", "host/1/1", Now.AddMinutes(5), "m-1") { JobKey = "new-job" }], Now, CancellationToken.None);
+
+        Assert.Equal(("out/old.png", (string?)null), ((await store.GetAsync("old-job#1-2", CancellationToken.None))?.ResultLocation, (await store.GetAsync("old-job#1-2", CancellationToken.None))?.JobKey));
+        var found = Assert.Single(await store.FindByJobKeyAsync("new-job", CancellationToken.None));
+        Assert.Equal(("new-job#1-2", IdempotencyStatus.InProgress, (DateTimeOffset?)Now), (found.Key, found.Status, found.UpdatedAt));
+        Assert.Empty(await store.FindByJobKeyAsync("old-job", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task GivenMissingFolder_WhenOpening_ThenCreatesTheDatabaseFileAndSchema()
     {
         Assert.False(Directory.Exists(_folder));

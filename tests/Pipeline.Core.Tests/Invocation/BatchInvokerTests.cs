@@ -133,6 +133,23 @@ public sealed class BatchInvokerTests
     }
 
     [Fact]
+    public async Task Given_a_job_run_against_two_source_identities_When_its_records_are_looked_up_by_job_key_Then_both_carry_it()
+    {
+        string etag = "v1";
+        var function = new ScriptedFunction { Identity = _ => ValueTask.FromResult<string?>(etag) };
+        BatchInvoker invoker = Invoker(function);
+
+        await invoker.InvokeAsync(BatchOf(TestRecords.Job("a.jpg", "j")), default);
+        etag = "v2";
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await invoker.InvokeAsync(BatchOf(TestRecords.Job("a.jpg", "j")), default);
+
+        IReadOnlyList<IdempotencyRecord> found = await _store.FindByJobKeyAsync("j", default);
+        Assert.Equal(["j#v2", "j#v1"], found.Select(r => r.Key));
+        Assert.All(found, r => Assert.Equal(("j", IdempotencyStatus.Completed), (r.JobKey, r.Status)));
+    }
+
+    [Fact]
     public async Task Given_a_live_claim_of_another_owner_When_the_job_arrives_Then_it_is_deferred_until_the_claim_expires()
     {
         DateTimeOffset now = _time.GetUtcNow();

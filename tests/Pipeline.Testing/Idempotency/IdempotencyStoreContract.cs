@@ -377,6 +377,39 @@ public abstract class IdempotencyStoreContract : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task GivenOneJobClaimedUnderTwoSourceIdentities_WhenFindingByJobKey_ThenBothComeBackNewestChangeFirst()
+    {
+        var lookup = Assert.IsAssignableFrom<IJobRecordLookup>(Store);
+        await Store.TryClaimAsync([Request("job-7#s3:old", Alice) with { JobKey = "job-7" }, Request("other#s3:x", Alice) with { JobKey = "other" }], Now, Ct);
+        await FinishAsync(new ClaimFinish("job-7#s3:old", Alice, FinishKind.FailPermanently, FailureReason: "not an image"));
+        await Store.TryClaimAsync([Request("job-7", Alice)], Now, Ct);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await Store.TryClaimAsync([Request("job-7#s3:new", Bob, "m-2") with { JobKey = "job-7" }], Now, Ct);
+        _time.Advance(TimeSpan.FromSeconds(4));
+        await FinishAsync(new ClaimFinish("job-7#s3:new", Bob, FinishKind.Complete, ResultLocation: "s3://out/7.png"));
+
+        var found = await lookup.FindByJobKeyAsync("job-7", Ct);
+
+        Assert.Equal(["job-7#s3:new", "job-7#s3:old"], found.Select(r => r.Key));
+        Assert.Equal((IdempotencyStatus.Completed, "s3://out/7.png", "job-7", Start + TimeSpan.FromSeconds(7)), (found[0].Status, found[0].ResultLocation, found[0].JobKey, found[0].UpdatedAt));
+        Assert.Equal((IdempotencyStatus.FailedPermanent, "not an image", "job-7", Start), (found[1].Status, found[1].FailureReason, found[1].JobKey, found[1].UpdatedAt));
+        Assert.Empty(await lookup.FindByJobKeyAsync("never-enqueued", Ct));
+    }
+
+    [Fact]
+    public async Task GivenAPermanentFailureFoundByJobKey_WhenCleared_ThenTheJobHasNoRecordLeft()
+    {
+        var lookup = Assert.IsAssignableFrom<IJobRecordLookup>(Store);
+        await Store.TryClaimAsync([Request("job-9#s3:a", Alice) with { JobKey = "job-9" }], Now, Ct);
+        await FinishAsync(new ClaimFinish("job-9#s3:a", Alice, FinishKind.FailPermanently, FailureReason: "corrupt"));
+        var failed = Assert.Single(await lookup.FindByJobKeyAsync("job-9", Ct));
+
+        Assert.True(await Store.ClearFailureAsync(failed.Key, Ct));
+
+        Assert.Empty(await lookup.FindByJobKeyAsync("job-9", Ct));
+    }
+
     /// <summary>Virtual only so that a store on an emulator that cannot isolate concurrent writers may skip it, saying why.</summary>
     [Fact]
     public virtual async Task GivenTwoStoreInstances_WhenEightTasksClaimTheSameKeysAtOnce_ThenEachKeyHasExactlyOneWinner()

@@ -168,14 +168,7 @@ internal static class DlqCommand
         finally
         {
             // Listing must not hide the dead letters from a redrive that follows it.
-            foreach (Message[] chunk in seen.Values.Chunk(10))
-            {
-                await sqs.ChangeMessageVisibilityBatchAsync(new ChangeMessageVisibilityBatchRequest
-                {
-                    QueueUrl = dlq.Url,
-                    Entries = [.. chunk.Select((m, i) => new ChangeMessageVisibilityBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), m.ReceiptHandle) { VisibilityTimeout = 0 })],
-                }, CancellationToken.None).ConfigureAwait(false);
-            }
+            await ShowAgainAsync(sqs, dlq.Url, seen.Values).ConfigureAwait(false);
         }
 
         string maxReceives = source.RedrivePolicy is { } p ? $" after {p.MaxReceiveCount} receives" : string.Empty;
@@ -214,32 +207,66 @@ internal static class DlqCommand
     {
         int moved = 0, cleared = 0;
         var visibility = (int)Math.Clamp(dlq.VisibilityTimeout.TotalSeconds, 30, 43_200);
-        while (max is null || moved < max)
+
+        // A message this run sent back may fail again and return to the DLQ (with the id it was sent with) while the
+        // run goes on; moving it again would loop. Those are left on the DLQ, visible, and the run ends when a receive
+        // brings nothing else.
+        var sentIds = new HashSet<string>(StringComparer.Ordinal);
+        var returned = new Dictionary<string, Message>(StringComparer.Ordinal);
+        try
         {
-            List<Message> page = await ReceiveAsync(sqs, dlq.Url, visibility, ct).ConfigureAwait(false);
-            if (page.Count == 0)
+            while (max is null || moved < max)
             {
-                break;
-            }
+                List<Message> page = await ReceiveAsync(sqs, dlq.Url, visibility, ct).ConfigureAwait(false);
+                List<Message> fresh = [.. page.Where(m => !sentIds.Contains(m.MessageId))];
+                foreach (Message back in page.Where(m => sentIds.Contains(m.MessageId)))
+                {
+                    returned[back.MessageId] = back;
+                }
 
-            foreach (Message message in page.Take(max is null ? int.MaxValue : max.Value - moved))
-            {
-                // Clear first: a job sent back while its FAILED_PERMANENT record stands would fail fast again.
-                int clearedHere = await ClearFailuresAsync(store, message.Body, ct).ConfigureAwait(false);
-                cleared += clearedHere;
+                if (fresh.Count == 0)
+                {
+                    break;
+                }
 
-                // Send, then delete: a crash between the two leaves a copy on both queues (the idempotency table makes
-                // the second run a skip), never on neither.
-                SendMessageResponse sent = await sqs.SendMessageAsync(Resend(message, source), ct).ConfigureAwait(false);
-                await sqs.DeleteMessageAsync(dlq.Url, message.ReceiptHandle, ct).ConfigureAwait(false);
-                moved++;
-                string clearedText = clearedHere == 0 ? string.Empty : $", cleared {clearedHere} failure record(s)";
-                Console.WriteLine($"{message.MessageId} -> {source.Name} {sent.MessageId}{clearedText}");
+                foreach (Message message in fresh.Take(max is null ? int.MaxValue : max.Value - moved))
+                {
+                    // Clear first: a job sent back while its FAILED_PERMANENT record stands would fail fast again.
+                    int clearedHere = await ClearFailuresAsync(store, message.Body, ct).ConfigureAwait(false);
+                    cleared += clearedHere;
+
+                    // Send, then delete: a crash between the two leaves a copy on both queues (the idempotency table
+                    // makes the second run a skip), never on neither.
+                    SendMessageResponse sent = await sqs.SendMessageAsync(Resend(message, source), ct).ConfigureAwait(false);
+                    sentIds.Add(sent.MessageId);
+                    await sqs.DeleteMessageAsync(dlq.Url, message.ReceiptHandle, ct).ConfigureAwait(false);
+                    moved++;
+                    string clearedText = clearedHere == 0 ? string.Empty : $", cleared {clearedHere} failure record(s)";
+                    Console.WriteLine($"{message.MessageId} -> {source.Name} {sent.MessageId}{clearedText}");
+                }
             }
         }
+        finally
+        {
+            await ShowAgainAsync(sqs, dlq.Url, returned.Values).ConfigureAwait(false);
+        }
 
-        Console.WriteLine($"bgpipe dlq: moved {moved} message(s) from {dlq.Name} to {source.Name}; cleared {cleared} failure record(s)");
+        string failedAgain = returned.Count == 0 ? string.Empty : $"; {returned.Count} of them already failed again and are back on the DLQ";
+        Console.WriteLine($"bgpipe dlq: moved {moved} message(s) from {dlq.Name} to {source.Name}; cleared {cleared} failure record(s){failedAgain}");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Makes received messages visible again at once (ChangeMessageVisibility 0), so reading hides nothing.</summary>
+    private static async Task ShowAgainAsync(IAmazonSQS sqs, string url, IEnumerable<Message> messages)
+    {
+        foreach (Message[] chunk in messages.Chunk(10))
+        {
+            await sqs.ChangeMessageVisibilityBatchAsync(new ChangeMessageVisibilityBatchRequest
+            {
+                QueueUrl = url,
+                Entries = [.. chunk.Select((m, i) => new ChangeMessageVisibilityBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), m.ReceiptHandle) { VisibilityTimeout = 0 })],
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private static async Task<int> ClearFailuresAsync(IIdempotencyStore store, string? body, CancellationToken ct)

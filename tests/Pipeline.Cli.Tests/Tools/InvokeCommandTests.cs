@@ -61,6 +61,16 @@ public sealed class InvokeCommandTests(MotoFixture moto)
     public async Task Given_the_duplicate_job_event_When_invoked_twice_Then_both_answers_are_empty_and_the_output_is_written_once()
     {
         using RemoteKit kit = await ReadyAsync(moto, "ic");
+        foreach (Amazon.S3.Model.S3ObjectVersion old in (await kit.S3.ListVersionsAsync(ToolsKit.OutBucket, "cutouts/dog.png")).Versions ?? [])
+        {
+            await kit.S3.DeleteObjectAsync(new Amazon.S3.Model.DeleteObjectRequest { BucketName = ToolsKit.OutBucket, Key = old.Key, VersionId = old.VersionId });
+        }
+
+        await kit.S3.PutBucketVersioningAsync(new Amazon.S3.Model.PutBucketVersioningRequest
+        {
+            BucketName = ToolsKit.OutBucket,
+            VersioningConfig = new Amazon.S3.Model.S3BucketVersioningConfig { Status = Amazon.S3.VersionStatus.Enabled },
+        });
 
         Bgpipe.Result first = await Bgpipe.RunAsync(Args(kit, "sqs-duplicate-job.json"));
         Bgpipe.Result second = await Bgpipe.RunAsync(Args(kit, "sqs-duplicate-job.json"));
@@ -68,9 +78,14 @@ public sealed class InvokeCommandTests(MotoFixture moto)
         Assert.True(first.ExitCode == 0, first.StdErr);
         Assert.Equal("{\"batchItemFailures\":[]}", first.StdOut.Trim());
         Assert.Equal("{\"batchItemFailures\":[]}", second.StdOut.Trim());
-        Amazon.S3.Model.ListVersionsResponse versions = await kit.S3.ListVersionsAsync(ToolsKit.OutBucket, "cutouts/dog.png");
-        Assert.Single(versions.Versions ?? [], v => v.Key == "cutouts/dog.png");
+        Assert.Equal(1, await VersionsAsync(kit, "cutouts/dog.png"));
+
+        // Four deliveries of one job: one idempotency record, completed.
+        Assert.Equal("COMPLETED", Assert.Single(await kit.StatusesAsync()).Value);
     }
+
+    private static async Task<int> VersionsAsync(RemoteKit kit, string key) =>
+        ((await kit.S3.ListVersionsAsync(ToolsKit.OutBucket, key)).Versions ?? []).Count(v => v.Key == key && v.IsDeleteMarker != true);
 
     [Fact]
     public async Task Given_a_file_that_does_not_exist_When_invoked_Then_it_exits_2_naming_it()

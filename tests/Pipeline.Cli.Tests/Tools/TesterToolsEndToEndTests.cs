@@ -40,6 +40,7 @@ public sealed partial class TesterToolsEndToEndTests(MotoFixture moto, Kinesalit
 
         // and the sources events/README.md describes (real photos, corrupt.jpg no image, missing.jpg absent),
         List<string> keys = await ToolsKit.UploadSourcesAsync(remote);
+        await ToolsKit.EmptyOutputsAsync(remote);
         Assert.Contains("photos/corrupt.jpg", keys);
         Assert.Contains("photos/missing.jpg", keys);
 

@@ -132,6 +132,19 @@ internal static class EventFile
             }
 
             string body = m.Body ?? throw new EventFileException($"{path}: SQS record {i} ({id}) has no body");
+            foreach ((string name, SqsMessageAttribute attribute) in m.MessageAttributes ?? new Dictionary<string, SqsMessageAttribute>())
+            {
+                if (attribute.StringValue is null && attribute.BinaryValue is null)
+                {
+                    throw new EventFileException($"{path}: SQS record {i} ({id}) has message attribute '{name}' with neither stringValue nor binaryValue");
+                }
+
+                if (attribute.BinaryValue is { } binary && !Convert.TryFromBase64String(binary, new byte[binary.Length], out _))
+                {
+                    throw new EventFileException($"{path}: SQS record {i} ({id}) has message attribute '{name}' whose binaryValue is not base64");
+                }
+            }
+
             IReadOnlyDictionary<string, string> attributes = m.Attributes ?? new Dictionary<string, string>();
             records.Add(new ReplayRecord
             {

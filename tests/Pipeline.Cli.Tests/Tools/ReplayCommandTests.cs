@@ -34,6 +34,8 @@ public sealed partial class ReplayCommandTests(MotoFixture moto, KinesaliteFixtu
     [InlineData("[1,2]", "not a JSON object")]
     [InlineData("{\"Records\":[{\"eventSource\":\"aws:sns\",\"Sns\":{}}]}", "eventSource 'aws:sns' is neither aws:sqs nor aws:kinesis")]
     [InlineData("{\"Records\":[]}", "empty")]
+    [InlineData("{\"Records\":[{\"messageId\":\"m\",\"body\":\"x\",\"eventSource\":\"aws:sqs\",\"messageAttributes\":{\"a\":{\"binaryValue\":\"%%\",\"dataType\":\"Binary\"}}}]}", "message attribute 'a' whose binaryValue is not base64")]
+    [InlineData("{\"Records\":[{\"messageId\":\"m\",\"eventSource\":\"aws:sqs\"}]}", "SQS record 0 (m) has no body")]
     [InlineData("{\"Records\":[{\"eventSource\":\"aws:kinesis\",\"kinesis\":{\"partitionKey\":\"k\",\"data\":\"%%%\",\"sequenceNumber\":\"1\"}}]}", "not base64")]
     public async Task Given_a_file_that_is_no_SQS_or_Kinesis_event_When_replayed_Then_it_exits_2_saying_what_is_wrong(string content, string message)
     {

@@ -179,7 +179,7 @@ internal static class DlqCommand
     /// <summary>One dead letter's job and why it failed: the permanent-failure record, or the decoder's error.</summary>
     private static async Task<string> DescribeAsync(IIdempotencyStore store, string? body, CancellationToken ct)
     {
-        if (!JsonJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(body ?? string.Empty), out Job? job, out string? error))
+        if (!AutoJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(body ?? string.Empty), out Job? job, out string? error))
         {
             return $"body {Summary(body)}  reason: not a job: {error}";
         }
@@ -271,7 +271,7 @@ internal static class DlqCommand
 
     private static async Task<int> ClearFailuresAsync(IIdempotencyStore store, string? body, CancellationToken ct)
     {
-        if (store is not IJobRecordLookup lookup || !JsonJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(body ?? string.Empty), out Job? job, out _))
+        if (store is not IJobRecordLookup lookup || !AutoJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(body ?? string.Empty), out Job? job, out _))
         {
             return 0;
         }

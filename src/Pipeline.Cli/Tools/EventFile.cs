@@ -45,7 +45,7 @@ internal sealed record ReplayRecord
             return PartitionKey;
         }
 
-        return JsonJobDecoder.Instance.TryDecode(Data, out Job? job, out _) ? job!.Key : RecordId;
+        return AutoJobDecoder.Instance.TryDecode(Data, out Job? job, out _) ? job!.Key : RecordId;
     }
 }
 

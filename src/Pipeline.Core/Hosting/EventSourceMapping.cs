@@ -54,7 +54,7 @@ public sealed class EventSourceMapping
         _source = new ObservedSource(source, Statistics);
         _function = function;
         _guard = guard;
-        _decoder = decoder ?? JsonJobDecoder.Instance;
+        _decoder = decoder ?? AutoJobDecoder.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _polled = Channel.CreateBounded<SourceRecord>(new BoundedChannelOptions(options.PollBufferCapacity)

@@ -86,8 +86,8 @@ public sealed partial class LambdaStack : IAsyncDisposable
             IJobFunction function = new BackgroundRemovalFunction(new S3BackgroundRemovalFunction(objects, new BackgroundRemover(model), options), null);
 
             ILogger logger = loggers.CreateLogger<LambdaFunction>();
-            var sqs = new BatchHandler(function, guard, JsonJobDecoder.Instance, invoker, BatchingOptions.ForSqs(), settings.Deadline, time, logger);
-            var kinesis = new BatchHandler(function, guard, JsonJobDecoder.Instance, invoker with { StopOnFirstFailure = true }, BatchingOptions.ForKinesis(), settings.Deadline, time, logger);
+            var sqs = new BatchHandler(function, guard, AutoJobDecoder.Instance, invoker, BatchingOptions.ForSqs(), settings.Deadline, time, logger);
+            var kinesis = new BatchHandler(function, guard, AutoJobDecoder.Instance, invoker with { StopOnFirstFailure = true }, BatchingOptions.ForKinesis(), settings.Deadline, time, logger);
             return new LambdaStack(model, dynamoDb, s3, new LambdaFunction(new SqsHandler(sqs), new KinesisHandler(kinesis)));
         }
         catch

@@ -19,9 +19,9 @@ internal sealed class HandlerHarness
         Function = new RecordingFunction { OnInvoke = onInvoke is null ? null : job => onInvoke(this, job) };
         var guard = new IdempotencyGuard(Store, "test-owner", new LocalProcessLiveness(), Time, TimeSpan.FromSeconds(15));
         DeadlineOptions d = deadline ?? DeadlineOptions.Default;
-        Sqs = new SqsHandler(new BatchHandler(Function, guard, JsonJobDecoder.Instance, BatchHandler.LambdaInvokerOptions, BatchingOptions.ForSqs(), d, Time, NullLogger.Instance));
+        Sqs = new SqsHandler(new BatchHandler(Function, guard, AutoJobDecoder.Instance, BatchHandler.LambdaInvokerOptions, BatchingOptions.ForSqs(), d, Time, NullLogger.Instance));
         Kinesis = new KinesisHandler(new BatchHandler(
-            Function, guard, JsonJobDecoder.Instance, BatchHandler.LambdaInvokerOptions with { StopOnFirstFailure = true }, BatchingOptions.ForKinesis(), d, Time, NullLogger.Instance));
+            Function, guard, AutoJobDecoder.Instance, BatchHandler.LambdaInvokerOptions with { StopOnFirstFailure = true }, BatchingOptions.ForKinesis(), d, Time, NullLogger.Instance));
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));

@@ -114,7 +114,7 @@ internal sealed partial class ShardProcessor
         var poller = new ShardPoller(_kinesis, _pollerOptions, batches.Writer, _time, _loggers.CreateLogger<ShardPoller>());
         PollerCounters = poller.Counters;
         using IDisposable age = _metrics.StartObservingIteratorAge(ShardId, () => poller.Counters.MillisBehindLatest);
-        var router = new LaneRouter(routed.Reader, JsonJobDecoder.Instance, LaneKeySource.PartitionKey, _options.ParallelizationFactor, CreateLane, _loggers.CreateLogger<LaneRouter>());
+        var router = new LaneRouter(routed.Reader, AutoJobDecoder.Instance, LaneKeySource.PartitionKey, _options.ParallelizationFactor, CreateLane, _loggers.CreateLogger<LaneRouter>());
         using var pollStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _abort.Token);
         using var checkpointStop = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         LogStarted(_logger, ShardId, StartingCheckpoint, _options.ParallelizationFactor);

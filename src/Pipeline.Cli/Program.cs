@@ -10,6 +10,9 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(Pipeline.Cli.Hosting.RunCommand.Create());
 root.Subcommands.Add(ProvisionCommand.Create());
+root.Subcommands.Add(Pipeline.Cli.Tools.ReplayCommand.Create());
+root.Subcommands.Add(Pipeline.Cli.Tools.InvokeCommand.Create());
+root.Subcommands.Add(Pipeline.Cli.Tools.DlqCommand.Create());
 
 try
 {

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -94,12 +96,13 @@ internal static class DlqCommand
 
         using IAmazonSQS sqs = endpoint.CreateSqs();
         using IAmazonDynamoDB dynamoDb = endpoint.CreateDynamoDb();
+        using IAmazonS3 s3 = endpoint.CreateS3();
         IIdempotencyStore store = new DynamoDbIdempotencyStore(dynamoDb, new DynamoDbIdempotencyStoreOptions { TableName = table }, NullLogger<DynamoDbIdempotencyStore>.Instance);
         try
         {
             (SqsQueueInfo source, SqsQueueInfo deadLetters) = await PairAsync(sqs, s.Queue, ct).ConfigureAwait(false);
             return verb == "list"
-                ? await ListAsync(sqs, store, source, deadLetters, ct).ConfigureAwait(false)
+                ? await ListAsync(sqs, store, s3, source, deadLetters, ct).ConfigureAwait(false)
                 : await RedriveAsync(sqs, store, source, deadLetters, s.Max, ct).ConfigureAwait(false);
         }
         catch (SqsQueueNotFoundException ex)
@@ -144,7 +147,7 @@ internal static class DlqCommand
         };
     }
 
-    private static async Task<int> ListAsync(IAmazonSQS sqs, IIdempotencyStore store, SqsQueueInfo source, SqsQueueInfo dlq, CancellationToken ct)
+    private static async Task<int> ListAsync(IAmazonSQS sqs, IIdempotencyStore store, IAmazonS3 s3, SqsQueueInfo source, SqsQueueInfo dlq, CancellationToken ct)
     {
         var seen = new Dictionary<string, Message>(StringComparer.Ordinal);
         try
@@ -156,7 +159,7 @@ internal static class DlqCommand
                 foreach (Message message in page.Where(m => seen.TryAdd(m.MessageId, m)))
                 {
                     fresh++;
-                    Console.WriteLine($"{message.MessageId}  receives {ReceiveCount(message)}  {await DescribeAsync(store, message.Body, ct).ConfigureAwait(false)}");
+                    Console.WriteLine($"{message.MessageId}  receives {ReceiveCount(message)}  {await DescribeAsync(store, s3, message.Body, ct).ConfigureAwait(false)}");
                 }
 
                 if (fresh == 0)
@@ -177,7 +180,7 @@ internal static class DlqCommand
     }
 
     /// <summary>One dead letter's job and why it failed: the permanent-failure record, or the decoder's error.</summary>
-    private static async Task<string> DescribeAsync(IIdempotencyStore store, string? body, CancellationToken ct)
+    private static async Task<string> DescribeAsync(IIdempotencyStore store, IAmazonS3 s3, string? body, CancellationToken ct)
     {
         if (!AutoJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(body ?? string.Empty), out Job? job, out string? error))
         {
@@ -200,7 +203,34 @@ internal static class DlqCommand
 
         return records.FirstOrDefault(r => r.Status == IdempotencyStatus.Completed) is { } done
             ? $"{what}  reason: none; the job has since completed ({done.ResultLocation})"
-            : $"{what}  reason: no failure record (transient failures until maxReceiveCount)";
+            : $"{what}  reason: no failure record (transient failures until maxReceiveCount){await SourceNowAsync(s3, job.Source, ct).ConfigureAwait(false)}";
+    }
+
+    /// <summary>
+    /// A transient failure leaves no record, so the S3 source is looked at now: a source that does not exist is the
+    /// usual cause (the function retries a missing object, since it may yet be written).
+    /// </summary>
+    private static async Task<string> SourceNowAsync(IAmazonS3 s3, string source, CancellationToken ct)
+    {
+        if (!source.StartsWith("s3://", StringComparison.Ordinal) || source.IndexOf('/', 5) is var slash && slash < 0)
+        {
+            return string.Empty;
+        }
+
+        string bucket = source[5..slash], key = source[(slash + 1)..];
+        try
+        {
+            GetObjectMetadataResponse head = await s3.GetObjectMetadataAsync(bucket, key, ct).ConfigureAwait(false);
+            return string.Create(CultureInfo.InvariantCulture, $"; the source exists now ({head.ContentLength:N0} bytes)");
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return "; the source does not exist now";
+        }
+        catch (AmazonS3Exception ex)
+        {
+            return $"; the source could not be read now ({ex.ErrorCode ?? ex.StatusCode.ToString()})";
+        }
     }
 
     private static async Task<int> RedriveAsync(IAmazonSQS sqs, IIdempotencyStore store, SqsQueueInfo source, SqsQueueInfo dlq, int? max, CancellationToken ct)

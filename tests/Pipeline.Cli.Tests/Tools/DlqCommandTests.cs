@@ -34,7 +34,7 @@ public sealed class DlqCommandTests(MotoFixture moto)
         string jobLine = Assert.Single(lines, l => l.StartsWith(job, StringComparison.Ordinal));
         Assert.Contains("receives 1", jobLine, StringComparison.Ordinal);
         Assert.Contains("(s3://in/a.jpg)", jobLine, StringComparison.Ordinal);
-        Assert.Contains("reason: no failure record (transient failures until maxReceiveCount)", jobLine, StringComparison.Ordinal);
+        Assert.Contains("reason: no failure record (transient failures until maxReceiveCount); the source does not exist now", jobLine, StringComparison.Ordinal);
         Assert.Contains("body 'hello'  reason: not a job: message body is not valid JSON", Assert.Single(lines, l => l.StartsWith(text, StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.Contains($"bgpipe dlq: 2 dead letter(s) on {kit.Prefix}jobs-dlq (from {kit.Prefix}jobs after 5 receives)", result.StdOut, StringComparison.Ordinal);
         Assert.Equal(2, (await kit.CountAsync(kit.Prefix + "jobs-dlq")).Visible);

@@ -117,6 +117,7 @@ public sealed partial class TesterToolsEndToEndTests(MotoFixture moto, ITestOutp
             Assert.DoesNotContain("no failure record", corrupt, StringComparison.Ordinal); // its FAILED_PERMANENT reason
             Assert.DoesNotContain("reason: unknown", corrupt, StringComparison.Ordinal);
             Assert.Contains("job photo-0304 (s3://bgpipe-input/photos/missing.jpg)", Line("photo-0304"), StringComparison.Ordinal);
+            Assert.Contains("reason: no failure record (transient failures until maxReceiveCount); the source does not exist now", Line("photo-0304"), StringComparison.Ordinal);
             string corruptDeadLetter = lines.Single(m => m.Value == corrupt).Groups["id"].Value;
             Assert.Contains("bgpipe dlq: 4 dead letter(s)", list.StdOut, StringComparison.Ordinal);
             Assert.Equal(4, (await remote.CountAsync(dlq)).Visible); // listing hid nothing

@@ -132,7 +132,7 @@ public sealed partial class SqsJobSender
     {
         ArgumentNullException.ThrowIfNull(messages);
         int[] sizes = Check(messages);
-        List<int[]> chunks = Chunk(sizes);
+        List<int[]> chunks = RequestChunks.Split(sizes, SqsLimits.MaxBatchEntries, _options.MaxRequestBytes);
         var ids = new string?[messages.Count];
         var failures = new List<SqsSendFailure>();
         using var gate = new SemaphoreSlim(_options.MaxConcurrentRequests);
@@ -179,32 +179,6 @@ public sealed partial class SqsJobSender
         }
 
         return sizes;
-    }
-
-    private List<int[]> Chunk(int[] sizes)
-    {
-        var chunks = new List<int[]>(sizes.Length / SqsLimits.MaxBatchEntries + 1);
-        var current = new List<int>(SqsLimits.MaxBatchEntries);
-        long bytes = 0;
-        for (int i = 0; i < sizes.Length; i++)
-        {
-            if (current.Count > 0 && (current.Count == SqsLimits.MaxBatchEntries || bytes + sizes[i] > _options.MaxRequestBytes))
-            {
-                chunks.Add([.. current]);
-                current.Clear();
-                bytes = 0;
-            }
-
-            current.Add(i);
-            bytes += sizes[i];
-        }
-
-        if (current.Count > 0)
-        {
-            chunks.Add([.. current]);
-        }
-
-        return chunks;
     }
 
     private async Task SendChunkAsync(IReadOnlyList<SqsOutgoingMessage> messages, int[] chunk, string?[] ids, List<SqsSendFailure> failures, SemaphoreSlim gate, CancellationToken cancellationToken)

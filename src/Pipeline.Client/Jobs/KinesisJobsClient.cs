@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Aws;
 using Pipeline.Aws.Kinesis.Client;
 
 namespace Pipeline.Client.Jobs;
@@ -72,7 +73,7 @@ public sealed partial class KinesisJobsClient
         var unsent = new List<(int Index, string Error, Exception? Cause)>();
         using var gate = new SemaphoreSlim(_options.MaxConcurrentRequests);
         var sends = new List<Task>();
-        foreach (int[] chunk in Chunk(sizes))
+        foreach (int[] chunk in RequestChunks.Split(sizes, MaxRecordsPerRequest, MaxRequestBytes))
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             sends.Add(SendChunkAsync(entries, ids, chunk, unsent, gate, cancellationToken));
@@ -86,32 +87,6 @@ public sealed partial class KinesisJobsClient
         }
 
         return ids;
-    }
-
-    private static List<int[]> Chunk(int[] sizes)
-    {
-        var chunks = new List<int[]>(sizes.Length / MaxRecordsPerRequest + 1);
-        var current = new List<int>(Math.Min(sizes.Length, MaxRecordsPerRequest));
-        long bytes = 0;
-        for (int i = 0; i < sizes.Length; i++)
-        {
-            if (current.Count > 0 && (current.Count == MaxRecordsPerRequest || bytes + sizes[i] > MaxRequestBytes))
-            {
-                chunks.Add([.. current]);
-                current.Clear();
-                bytes = 0;
-            }
-
-            current.Add(i);
-            bytes += sizes[i];
-        }
-
-        if (current.Count > 0)
-        {
-            chunks.Add([.. current]);
-        }
-
-        return chunks;
     }
 
     private async Task SendChunkAsync(PutRecordsRequestEntry[] entries, string[] ids, int[] chunk, List<(int, string, Exception?)> unsent, SemaphoreSlim gate, CancellationToken cancellationToken)

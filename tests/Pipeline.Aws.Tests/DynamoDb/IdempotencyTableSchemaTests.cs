@@ -46,6 +46,25 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
 
     public void Dispose() => _kit.Dispose();
 
+    /// <summary>A bare table keyed by <paramref name="key"/> (S), as one made by hand or before the job-key index existed.</summary>
+    private async Task CreateTableWithKeyAsync(string key)
+    {
+        var client = _kit.NewClient();
+        await client.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = _kit.TableName,
+            KeySchema = [new KeySchemaElement(key, KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition(key, ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+
+        // dynalite answers CREATING first; writes before ACTIVE are refused.
+        await Pipeline.Testing.Wait.UntilAsync(
+            async () => (await client.DescribeTableAsync(_kit.TableName)).Table.TableStatus == TableStatus.ACTIVE,
+            $"table {_kit.TableName} ACTIVE",
+            TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task GivenNoTable_WhenEnsuringItTwice_ThenCreatedOnceWithTheKeyTheStoreNeeds()
     {
@@ -62,13 +81,7 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
     [Fact]
     public async Task GivenATableMadeBeforeTheJobKeyIndex_WhenEnsured_ThenJobRecordsAreFound()
     {
-        await _kit.NewClient().CreateTableAsync(new CreateTableRequest
-        {
-            TableName = _kit.TableName,
-            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+        await CreateTableWithKeyAsync("id");
 
         await _kit.CreateTableAsync();
 
@@ -84,13 +97,7 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
     [Fact]
     public async Task GivenATableWithoutTheJobKeyIndex_WhenFindingByJobKey_ThenTheTableIsScannedInstead()
     {
-        await _kit.NewClient().CreateTableAsync(new CreateTableRequest
-        {
-            TableName = _kit.TableName,
-            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+        await CreateTableWithKeyAsync("id");
         var store = _kit.NewStore();
         var now = DateTimeOffset.UtcNow;
         await store.TryClaimAsync(
@@ -109,13 +116,7 @@ public abstract class IdempotencyTableSchemaTests(EmulatorFixture emulator) : ID
     [Fact]
     public async Task GivenATableWithAnotherKey_WhenEnsuring_ThenMismatchNamesTheKeyFound()
     {
-        await _kit.NewClient().CreateTableAsync(new CreateTableRequest
-        {
-            TableName = _kit.TableName,
-            KeySchema = [new KeySchemaElement("pk", KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition("pk", ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+        await CreateTableWithKeyAsync("pk");
 
         var error = await Assert.ThrowsAsync<IdempotencyTableMismatchException>(() => _kit.CreateTableAsync());
 

@@ -15,6 +15,16 @@ public sealed class ProvisionerOnMotoTests(MotoFixture moto)
 
     private Provisioner Provisioner(ProvisioningClients clients) => new(clients, tablePollInterval: TimeSpan.FromMilliseconds(20));
 
+    /// <summary>A table keyed by <paramref name="key"/> (S) and nothing else, as one made by hand.</summary>
+    private static Task CreateBareTableAsync(ProvisioningClients clients, string name, string key) =>
+        clients.DynamoDb.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = name,
+            KeySchema = [new KeySchemaElement(key, KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition(key, ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+
     private static async Task<Dictionary<string, string>> QueueAttributesAsync(IAmazonSQS sqs, string name)
     {
         string url = (await sqs.GetQueueUrlAsync(name)).QueueUrl;
@@ -127,13 +137,7 @@ public sealed class ProvisionerOnMotoTests(MotoFixture moto)
     {
         using ProvisioningClients clients = ProvisioningClients.For(moto.Endpoint);
         ResourceList list = ResourceList.For(Prefix());
-        await clients.DynamoDb.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = list.IdempotencyTable.Name,
-            KeySchema = [new KeySchemaElement("id", KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition("id", ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+        await CreateBareTableAsync(clients, list.IdempotencyTable.Name, "id");
 
         ProvisionReport dry = await Provisioner(clients).ApplyAsync(list, dryRun: true, CancellationToken.None);
         ProvisionReport report = await Provisioner(clients).ApplyAsync(list, dryRun: false, CancellationToken.None);
@@ -150,13 +154,7 @@ public sealed class ProvisionerOnMotoTests(MotoFixture moto)
     {
         using ProvisioningClients clients = ProvisioningClients.For(moto.Endpoint);
         ResourceList list = ResourceList.For(Prefix());
-        await clients.DynamoDb.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = list.IdempotencyTable.Name,
-            KeySchema = [new KeySchemaElement("pk", KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition("pk", ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+        await CreateBareTableAsync(clients, list.IdempotencyTable.Name, "pk");
 
         var ex = await Assert.ThrowsAsync<ProvisioningConflictException>(() => Provisioner(clients).ApplyAsync(list, dryRun: false, CancellationToken.None));
 

@@ -25,22 +25,7 @@ public abstract class SqsJobsClientContractTests(EmulatorFixture emulator)
 
         Assert.Equal(25, ids.Distinct().Count());
         Assert.All(Enumerable.Range(0, 25).Where(i => i % 5 == 0), i => Assert.Equal($"mine-{i}", ids[i]));
-        var seen = new Dictionary<string, Job>(StringComparer.Ordinal);
-        await Wait.UntilAsync(
-            async () =>
-            {
-                var received = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, MaxNumberOfMessages = 10, WaitTimeSeconds = 1 });
-                foreach (var message in received.Messages ?? [])
-                {
-                    Assert.True(JsonJobDecoder.Instance.TryDecode(Encoding.UTF8.GetBytes(message.Body), out Job? job, out string? error), error);
-                    Assert.True(seen.TryAdd(job!.JobId!, job), $"job {job.JobId} arrived twice");
-                    await sqs.DeleteMessageAsync(url, message.ReceiptHandle);
-                }
-
-                return seen.Count >= 25;
-            },
-            "25 jobs on the queue",
-            TimeSpan.FromSeconds(30));
+        Dictionary<string, Job> seen = await ReceiveAllAsync(sqs, url, 25);
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
         Assert.All(Enumerable.Range(0, 25), i => Assert.Equal($"s3://in/{i}.jpg", seen[ids[i]].Source));
     }

@@ -49,11 +49,11 @@ public sealed partial class TesterToolsEndToEndTests(MotoFixture moto, ITestOutp
         string[] files = ToolsKit.EventFiles();
         string[] sqsFiles = [.. files.Where(f => !ToolsKit.IsKinesis(f))];
         string[] kinesisFiles = [.. files.Where(ToolsKit.IsKinesis)];
-        Assert.Equal(4, sqsFiles.Length);
+        Assert.Equal(5, sqsFiles.Length);
         Assert.Equal(4, kinesisFiles.Length);
         Bgpipe.Result toQueue = await Bgpipe.RunAsync(["replay", .. sqsFiles, "--endpoint-url", remote.Url, "--queue", jobsQueue]);
         Assert.True(toQueue.ExitCode == 0, toQueue.StdErr);
-        Assert.Contains("bgpipe replay: 10 record(s) from 4 file(s) sent to", toQueue.StdOut, StringComparison.Ordinal);
+        Assert.Contains("bgpipe replay: 11 record(s) from 5 file(s) sent to", toQueue.StdOut, StringComparison.Ordinal);
         Bgpipe.Result toStream = await Bgpipe.RunAsync(["replay", .. kinesisFiles, "--endpoint-url", remote.Url, "--kinesis-endpoint-url", kit.KinesisUrl, "--stream", kit.Stream]);
         Assert.True(toStream.ExitCode == 0, toStream.StdErr);
         Assert.Contains($"bgpipe replay: 9 record(s) from 4 file(s) sent to stream {kit.Stream}", toStream.StdOut, StringComparison.Ordinal);
@@ -67,7 +67,7 @@ public sealed partial class TesterToolsEndToEndTests(MotoFixture moto, ITestOutp
         List<Job> jobs = ToolsKit.Jobs();
         bool Fine(Job j) => !j.Source.EndsWith("corrupt.jpg", StringComparison.Ordinal) && !j.Source.EndsWith("missing.jpg", StringComparison.Ordinal);
         var expected = jobs.Where(Fine).Select(j => j.Destination!).ToHashSet(StringComparer.Ordinal);
-        Assert.Equal(11, expected.Count); // 5 SQS jobs + 6 Kinesis jobs, the duplicates counted once
+        Assert.Equal(12, expected.Count); // 6 SQS jobs (one in a MassTransit envelope) + 6 Kinesis jobs, the duplicates counted once
 
         using Process sqsHost = Bgpipe.StartCapturing(out Func<string> sqsOutput, "run", sqsPipeline, "--endpoint-url", remote.Url, "--prefix", remote.Prefix,
             "--wait-time-seconds", "1", "--claim-lease", "4", "--heartbeat", "1", "--call-log", sqsCalls);
@@ -90,7 +90,7 @@ public sealed partial class TesterToolsEndToEndTests(MotoFixture moto, ITestOutp
             }
 
             Assert.Equal(expected, await Outputs(remote));
-            AssertOneCallPerJob(sqsCalls, jobs.Where(j => !j.Destination!.Contains("/stream/", StringComparison.Ordinal)).Where(Fine).Select(j => j.Source), 5);
+            AssertOneCallPerJob(sqsCalls, jobs.Where(j => !j.Destination!.Contains("/stream/", StringComparison.Ordinal)).Where(Fine).Select(j => j.Source), 6);
             AssertOneCallPerJob(streamCalls, jobs.Where(j => j.Destination!.Contains("/stream/", StringComparison.Ordinal)).Where(Fine).Select(j => j.Source), 6);
             Assert.Equal(
                 new[] { newSequence[TruncatedSequence], newSequence[CorruptSequence] }.Order(StringComparer.Ordinal),

@@ -40,7 +40,7 @@ internal static class ToolsKit
                 byte[] body = record.TryGetProperty("body", out JsonElement b)
                     ? Encoding.UTF8.GetBytes(b.GetString()!)
                     : Convert.FromBase64String(record.GetProperty("kinesis").GetProperty("data").GetString()!);
-                if (JsonJobDecoder.Instance.TryDecode(body, out Job? job, out _))
+                if (AutoJobDecoder.Instance.TryDecode(body, out Job? job, out _))
                 {
                     jobs.Add(job!);
                 }

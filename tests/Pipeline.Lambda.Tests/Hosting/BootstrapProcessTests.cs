@@ -33,6 +33,7 @@ public sealed class BootstrapProcessTests(PublishedBootstrapFixture published, M
         ["sqs-duplicate-job.json"] = [],
         ["sqs-poison-message.json"] = [0, 1],
         ["sqs-mixed-batch.json"] = [1, 3],
+        ["sqs-masstransit-envelope.json"] = [],
         ["kinesis-normal-batch.json"] = [],
         ["kinesis-duplicate-job.json"] = [],
         ["kinesis-poison-record.json"] = [1],
@@ -74,7 +75,7 @@ public sealed class BootstrapProcessTests(PublishedBootstrapFixture published, M
                 Assert.Equal(ExpectedIds(file, payload), FailedIds(post.Body));
             }
 
-            foreach (string key in new[] { "cutouts/astronaut.png", "cutouts/chelsea.png", "cutouts/dog.png", "cutouts/cat.png", "masks/bird.png", "stream/astronaut.png", "stream/chelsea.png", "stream/dog.png", "stream/cat.png", "stream/bird.png" })
+            foreach (string key in new[] { "cutouts/astronaut.png", "cutouts/chelsea.png", "cutouts/dog.png", "cutouts/cat.png", "cutouts/masstransit-cat.png", "masks/bird.png", "stream/astronaut.png", "stream/chelsea.png", "stream/dog.png", "stream/cat.png", "stream/bird.png" })
             {
                 using GetObjectResponse result = await s3.GetObjectAsync("bgpipe-output", key);
                 var head = new byte[8];
@@ -218,7 +219,7 @@ public sealed class BootstrapProcessTests(PublishedBootstrapFixture published, M
         {
             foreach (byte[] body in Bodies(File.ReadAllBytes(RepositoryRoot.Combine("events", file))))
             {
-                if (JsonJobDecoder.Instance.TryDecode(body, out Job? job, out _) && job!.Source.StartsWith("s3://bgpipe-input/", StringComparison.Ordinal))
+                if (AutoJobDecoder.Instance.TryDecode(body, out Job? job, out _) && job!.Source.StartsWith("s3://bgpipe-input/", StringComparison.Ordinal))
                 {
                     keys.Add(job.Source["s3://bgpipe-input/".Length..]);
                 }

@@ -127,7 +127,9 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
     public async Task Given_a_job_that_outlives_the_visibility_timeout_When_it_runs_Then_the_heartbeat_keeps_it_from_being_redelivered()
     {
         using IAmazonSQS sqs = Sqs();
-        SqsQueueInfo queue = await CreateQueueAsync(sqs, Unique("heartbeat"), visibilitySeconds: 1);
+        // 2 s, not 1 s: the heartbeat extends every 300 ms (FastInvoker), and with 1 s a loaded CI machine (test
+        // assemblies side by side on 2 cores) once stalled past the 700 ms margin and the message reappeared.
+        SqsQueueInfo queue = await CreateQueueAsync(sqs, Unique("heartbeat"), visibilitySeconds: 2);
         await SendJobsAsync(sqs, queue, [Job("slow")]);
         var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = Stopwatch.StartNew();
@@ -138,14 +140,14 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
             return new JobOutput(null);
         });
         await using var source = new SqsRecordSource(sqs, queue, Options(queue));
-        Assert.Equal(TimeSpan.FromSeconds(1), source.VisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), source.VisibilityTimeout);
         EventSourceMapping mapping = Mapping(source, function, SqsMappingDefaults.For(false, concurrency: 3, invoker: FastInvoker));
 
         using var stop = new CancellationTokenSource();
         Task run = mapping.RunAsync(stop.Token);
         await Wait.UntilAsync(() => !function.Calls.IsEmpty, "the job started", Bound);
-        // Four visibility timeouts pass while the job runs; another consumer must see nothing.
-        await Wait.UntilAsync(() => running.Elapsed > TimeSpan.FromSeconds(4), "four visibility timeouts", Bound);
+        // Three visibility timeouts pass while the job runs; another consumer must see nothing.
+        await Wait.UntilAsync(() => running.Elapsed > TimeSpan.FromSeconds(6), "three visibility timeouts", Bound);
         ReceiveMessageResponse spy = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = queue.Url, MaxNumberOfMessages = 10, WaitTimeSeconds = 0 });
         Assert.Empty(spy.Messages ?? []);
         Assert.Equal(1, mapping.Statistics.PolledEventCount);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipeline.Aws;
 using Pipeline.Core.Records;
 
 namespace Pipeline.Cli.Commands;
@@ -49,6 +50,27 @@ internal static class CommonOptions
     }
 
     /// <summary>Checks --output and --background together; returns an error line or null.</summary>
+    /// <summary>
+    /// <c>--endpoint-url</c> and <c>--kinesis-endpoint-url</c> (the same endpoint unless it names another); on a bad URL,
+    /// false and a message naming it.
+    /// </summary>
+    public static bool TryParseEndpoints(string? endpointUrl, string? kinesisEndpointUrl, out AwsEndpoint endpoint, out AwsEndpoint kinesisEndpoint, out string? error)
+    {
+        try
+        {
+            endpoint = AwsEndpoint.FromOption(endpointUrl);
+            kinesisEndpoint = kinesisEndpointUrl is null ? endpoint : AwsEndpoint.FromOption(kinesisEndpointUrl);
+            error = null;
+            return true;
+        }
+        catch (ArgumentException ex)
+        {
+            endpoint = kinesisEndpoint = AwsEndpoint.Aws;
+            error = ex.Message.Split(" (Parameter", 2)[0];
+            return false;
+        }
+    }
+
     public static string? TryParseRequest(string output, string? background, out Pipeline.BackgroundRemoval.RemovalRequest request)
     {
         request = Pipeline.BackgroundRemoval.RemovalRequest.Cutout;

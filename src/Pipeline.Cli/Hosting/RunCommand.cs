@@ -91,16 +91,9 @@ internal static class RunCommand
             return Fail($"{s.File}: no enabled SQS or Kinesis event to host", ExitCodes.Usage);
         }
 
-        AwsEndpoint endpoint;
-        AwsEndpoint kinesisEndpoint;
-        try
+        if (!CommonOptions.TryParseEndpoints(s.EndpointUrl, s.KinesisEndpointUrl, out AwsEndpoint endpoint, out AwsEndpoint kinesisEndpoint, out string? endpointError))
         {
-            endpoint = AwsEndpoint.FromOption(s.EndpointUrl);
-            kinesisEndpoint = s.KinesisEndpointUrl is null ? endpoint : AwsEndpoint.FromOption(s.KinesisEndpointUrl);
-        }
-        catch (ArgumentException ex)
-        {
-            return Fail(ex.Message, ExitCodes.Usage);
+            return Fail(endpointError!, ExitCodes.Usage);
         }
 
         _ = Enum.TryParse(s.LogLevel, ignoreCase: true, out LogLevel level);

@@ -72,16 +72,9 @@ internal static class ReplayCommand
             return Fail($"{binary.File}: record {binary.RecordId} holds data that is not UTF-8 text, which an SQS body cannot carry; replay it to a stream", ExitCodes.Usage);
         }
 
-        AwsEndpoint endpoint;
-        AwsEndpoint kinesisEndpoint;
-        try
+        if (!Commands.CommonOptions.TryParseEndpoints(s.EndpointUrl, s.KinesisEndpointUrl, out AwsEndpoint endpoint, out AwsEndpoint kinesisEndpoint, out string? endpointError))
         {
-            endpoint = AwsEndpoint.FromOption(s.EndpointUrl);
-            kinesisEndpoint = s.KinesisEndpointUrl is null ? endpoint : AwsEndpoint.FromOption(s.KinesisEndpointUrl);
-        }
-        catch (ArgumentException ex)
-        {
-            return Fail(ex.Message.Split(" (Parameter", 2)[0], ExitCodes.Usage);
+            return Fail(endpointError!, ExitCodes.Usage);
         }
 
         var gate = new RateGate(rate, time);

@@ -12,6 +12,7 @@ using Pipeline.Core.Records;
 using Pipeline.Testing.Emulators;
 using static Pipeline.Aws.Tests.Sqs.Fakes.SqsTestKit;
 using Wait = Pipeline.Testing.Wait;
+using Pipeline.Testing.Mappings;
 
 namespace Pipeline.Aws.Tests.Sqs;
 
@@ -26,20 +27,8 @@ public abstract class SqsRecordSourceContractTests(EmulatorFixture emulator)
 
     private IAmazonSQS Sqs() => emulator.Endpoint.CreateSqs();
 
-    private static async Task RunUntilAsync(EventSourceMapping mapping, Func<Task<bool>> done, string what)
-    {
-        using var stop = new CancellationTokenSource();
-        Task run = mapping.RunAsync(stop.Token);
-        try
-        {
-            await Wait.UntilAsync(async () => run.IsCompleted || await done(), what, Bound);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(Bound);
-        }
-    }
+    private static Task RunUntilAsync(EventSourceMapping mapping, Func<Task<bool>> done, string what) =>
+        MappingRun.UntilAsync(mapping, done, what, Bound);
 
     [Fact]
     public async Task Given_a_job_that_always_fails_When_the_mapping_runs_Then_it_moves_to_the_DLQ_after_exactly_five_receives()

@@ -10,6 +10,7 @@ using Pipeline.Aws;
 using Pipeline.Aws.DynamoDb;
 using Pipeline.Testing;
 using Pipeline.Testing.Emulators;
+using Pipeline.Testing.Publishing;
 
 namespace Pipeline.Benchmarks.Lambda;
 
@@ -120,23 +121,15 @@ internal static class ColdStartHarness
             "jit" => "-p:PublishReadyToRun=false",
             _ => "-p:PublishReadyToRun=true",
         };
-        var info = new ProcessStartInfo("dotnet", $"publish {RepositoryRoot.Combine("src", "Pipeline.Lambda", "Pipeline.Lambda.csproj")} -c Release -r {rid} --self-contained {props} -o {output}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode == 0 && File.Exists(Path.Combine(output, "bootstrap")))
+        PublishResult publish = await LambdaPublish.RunAsync(rid, props, output);
+        if (publish.Succeeded && File.Exists(Path.Combine(output, "bootstrap")))
         {
             return null;
         }
 
-        string text = (await stdout) + (await stderr);
+        string text = publish.Output;
         string[] errors = text.Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Take(3).ToArray();
-        return errors.Length > 0 ? string.Join(" | ", errors).Trim() : $"exit {process.ExitCode}";
+        return errors.Length > 0 ? string.Join(" | ", errors).Trim() : $"exit {publish.ExitCode}";
     }
 
     /// <summary>Serves one SQS invocation on a Runtime API of its own and times process start to the response POST.</summary>

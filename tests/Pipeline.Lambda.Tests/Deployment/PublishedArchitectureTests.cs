@@ -6,6 +6,7 @@ using Pipeline.Testing;
 using Pipeline.BackgroundRemoval.Model;
 using Pipeline.Lambda.Tests.Hosting;
 using Pipeline.Testing.Elf;
+using Pipeline.Testing.Publishing;
 
 namespace Pipeline.Lambda.Tests.Deployment;
 
@@ -21,19 +22,8 @@ public sealed class Arm64PublishFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var info = new ProcessStartInfo("dotnet", $"publish \"{RepositoryRoot.Combine("src", "Pipeline.Lambda", "Pipeline.Lambda.csproj")}\" -c Release -r linux-arm64 --self-contained -p:PublishReadyToRun=true -o \"{Directory}\" -nologo")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            Error = (await stdout) + (await stderr);
-        }
+        PublishResult publish = await LambdaPublish.RunAsync("linux-arm64", "-p:PublishReadyToRun=true", Directory);
+        Error = publish.Succeeded ? null : publish.Output;
     }
 
     public Task DisposeAsync()

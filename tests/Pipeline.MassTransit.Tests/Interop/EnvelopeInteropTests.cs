@@ -15,6 +15,7 @@ using Pipeline.MassTransit.Tests.Fakes;
 using Pipeline.MassTransit.Tests.Fixtures;
 using Pipeline.Testing.Emulators;
 using Wait = Pipeline.Testing.Wait;
+using Pipeline.Testing.Mappings;
 
 namespace Pipeline.MassTransit.Tests.Interop;
 
@@ -143,20 +144,8 @@ public sealed class EnvelopeInteropTests(ModelFixture model, MotoFixture moto)
         return new EventSourceMapping(options, source, function, guard, TimeProvider.System, loggerFactory: loggers);
     }
 
-    private static async Task RunUntilAsync(EventSourceMapping mapping, Func<Task<bool>> done, string what)
-    {
-        using var stop = new CancellationTokenSource();
-        Task run = mapping.RunAsync(stop.Token);
-        try
-        {
-            await Wait.UntilAsync(async () => run.IsCompleted || await done(), what, Bound);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(Bound);
-        }
-    }
+    private static Task RunUntilAsync(EventSourceMapping mapping, Func<Task<bool>> done, string what) =>
+        MappingRun.UntilAsync(mapping, done, what, Bound);
 
     private static async Task<SqsQueueInfo> CreateQueueAsync(IAmazonSQS sqs, string prefix)
     {

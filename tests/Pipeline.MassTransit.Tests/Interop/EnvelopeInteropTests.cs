@@ -28,16 +28,7 @@ public sealed class EnvelopeInteropTests(ModelFixture model, MotoFixture moto)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private static readonly InvokerOptions FastInvoker = InvokerOptions.Default with
-    {
-        RetryAttempts = 0,
-        RetryBaseDelay = TimeSpan.FromMilliseconds(1),
-        RetryMaxDelay = TimeSpan.FromMilliseconds(5),
-        SourceBackoffBase = TimeSpan.FromMilliseconds(1),
-        SourceBackoffMax = TimeSpan.FromMilliseconds(2),
-        HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-        ClaimLease = TimeSpan.FromSeconds(3),
-    };
+    private static readonly InvokerOptions FastInvoker = TestInvokers.Fast;
 
     [Fact]
     public async Task Given_an_envelope_MassTransit_wrote_When_it_is_decoded_Then_it_is_the_job_the_message_asked_for()

@@ -37,16 +37,7 @@ internal static class SqsTestKit
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
 
     /// <summary>Short periods so a test runs in seconds: backoff rounds up to SQS's 1 s, heartbeat every 300 ms.</summary>
-    public static InvokerOptions FastInvoker { get; } = InvokerOptions.Default with
-    {
-        RetryAttempts = 0,
-        RetryBaseDelay = TimeSpan.FromMilliseconds(1),
-        RetryMaxDelay = TimeSpan.FromMilliseconds(5),
-        SourceBackoffBase = TimeSpan.FromMilliseconds(1),
-        SourceBackoffMax = TimeSpan.FromMilliseconds(2),
-        HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-        ClaimLease = TimeSpan.FromSeconds(3),
-    };
+    public static InvokerOptions FastInvoker => Pipeline.Testing.Mappings.TestInvokers.Fast;
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(70, prefix.Length + 33)];
 

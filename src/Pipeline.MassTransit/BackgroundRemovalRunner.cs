@@ -79,7 +79,7 @@ public sealed partial class BackgroundRemovalRunner
             : DecodedRecord.Invalid(record, error!, message.JobId ?? message.Source ?? messageId);
         string jobKey = job?.Key ?? item.LaneKey;
 
-        var invoker = new BatchInvoker(_function, _guard, NoAcknowledger.Instance, _invoker, _batching, _time, Statistics, _logger);
+        var invoker = new BatchInvoker(_function, _guard, NoOpAcknowledger.Instance, _invoker, _batching, _time, Statistics, _logger);
         IReadOnlyList<ItemResult> results;
         using (var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -116,24 +116,6 @@ public sealed partial class BackgroundRemovalRunner
         RemoveBackgroundOutput.Mask => "mask",
         _ => output.Value.ToString(),
     };
-
-    /// <summary>
-    /// MassTransit settles the message itself (ack, retry, fault) from what the consumer returns or throws; the
-    /// invoker has nothing to acknowledge and no visibility to extend. Zero visibility: in-process retries are bounded
-    /// by the invoker options alone.
-    /// </summary>
-    private sealed class NoAcknowledger : IBatchAcknowledger
-    {
-        public static NoAcknowledger Instance { get; } = new();
-
-        public TimeSpan VisibilityTimeout => TimeSpan.Zero;
-
-        public ValueTask AcknowledgeAsync(IReadOnlyList<ItemResult> results, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public ValueTask ExtendAsync(IReadOnlyList<SourceRecord> records, TimeSpan visibility, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public ValueTask ReleaseAsync(IReadOnlyList<SourceRecord> records, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "RemoveBackground {MessageId} (job {JobKey}): {Outcome}, result at {Location}")]
     private static partial void LogDone(ILogger logger, string messageId, string jobKey, ItemOutcome outcome, string? location);

@@ -4,6 +4,7 @@ using Pipeline.Core.Hosting;
 using Pipeline.Core.Idempotency;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Records;
+using Pipeline.Core.Sources;
 
 namespace Pipeline.Lambda.Handlers;
 
@@ -48,7 +49,7 @@ public sealed class BatchHandler
         _decoder = decoder;
         _deadline = deadline.Validate();
         _time = time;
-        _invoker = new BatchInvoker(_function, guard, ResponseAcknowledger.Instance, invoker, batching, time, Statistics, logger);
+        _invoker = new BatchInvoker(_function, guard, NoOpAcknowledger.Instance, invoker, batching, time, Statistics, logger);
     }
 
     /// <summary>Counts of what this handler did since the environment started (logged, and read by tests).</summary>

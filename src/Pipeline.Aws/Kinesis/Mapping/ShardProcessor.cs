@@ -8,6 +8,7 @@ using Pipeline.Core.Idempotency;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Lanes;
 using Pipeline.Core.Records;
+using Pipeline.Core.Sources;
 using Pipeline.Core.Sources.Streams;
 using Pipeline.Core.Telemetry;
 
@@ -226,7 +227,7 @@ internal sealed partial class ShardProcessor
 
     private Lane CreateLane(int id)
     {
-        var invoker = new BatchInvoker(_function, _guard, StreamAcknowledger.Instance, _options.EffectiveInvoker, _options.Batching, _time, _stats, _loggers.CreateLogger<BatchInvoker>());
+        var invoker = new BatchInvoker(_function, _guard, NoOpAcknowledger.Instance, _options.EffectiveInvoker, _options.Batching, _time, _stats, _loggers.CreateLogger<BatchInvoker>());
         var stream = new StreamBatchInvoker(invoker, _options.Failure, _sink, ShardId, r => _tracker.Complete(r.Id), RequestCheckpoint, _time, _stats, _loggers.CreateLogger<StreamBatchInvoker>());
         int capacity = Math.Clamp(_options.Batching.BatchSize * 2, 16, 10_000);
         return new Lane(id, capacity, _options.Batching, _time, (batches, abort) => stream.RunAsync(batches, () => _stop.IsCancellationRequested, _ => { }, abort));

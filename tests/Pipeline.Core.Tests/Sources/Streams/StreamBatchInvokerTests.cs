@@ -9,6 +9,7 @@ using Pipeline.Core.Hosting;
 using Pipeline.Core.Idempotency;
 using Pipeline.Core.Invocation;
 using Pipeline.Core.Records;
+using Pipeline.Core.Sources;
 using Pipeline.Core.Sources.Streams;
 using Pipeline.Core.Tests.Fakes;
 
@@ -46,7 +47,7 @@ public sealed class StreamBatchInvokerTests
     {
         var invokerOptions = InvokerOptions.Default with { RetryAttempts = 0, StopOnFirstFailure = stopOnFirstFailure };
         var guard = new IdempotencyGuard(_store, "host/1/1/a", FakeLiveness.NobodyDies, _time, invokerOptions.ClaimLease);
-        var invoker = new BatchInvoker(function, guard, StreamAcknowledger.Instance, invokerOptions, BatchingOptions.ForKinesis(), _time, _stats, NullLogger.Instance, new Random(7));
+        var invoker = new BatchInvoker(function, guard, NoOpAcknowledger.Instance, invokerOptions, BatchingOptions.ForKinesis(), _time, _stats, NullLogger.Instance, new Random(7));
         return new StreamBatchInvoker(invoker, options, sink, Shard, r => _finished.Add(r.Id), OnInvocationEnd, _time, _stats, NullLogger.Instance);
     }
 

@@ -20,11 +20,12 @@ namespace Pipeline.Core.Hosting;
 /// polling, finishes each lane's batch in progress, gives unstarted records back, and returns: nothing is lost.
 /// Records that match no filter of <see cref="MappingOptions.Filter"/> are deleted right after polling. With
 /// <see cref="MappingOptions.Scaling"/> enabled, a <see cref="ScalingController"/> runs alongside and sets the lanes.
+/// Records received but still waiting for a lane are kept hidden past half a visibility timeout (see ObservedSource).
 /// Counts go to <see cref="Statistics"/> and to the <see cref="MappingMeter"/> instruments, tagged with <see cref="Name"/>.
 /// </summary>
 public sealed class EventSourceMapping
 {
-    private readonly IRecordSource _source;
+    private readonly ObservedSource _source;
     private readonly IJobFunction _function;
     private readonly IdempotencyGuard _guard;
     private readonly IJobDecoder _decoder;
@@ -51,12 +52,12 @@ public sealed class EventSourceMapping
         Name = options.Name ?? source.Name;
         _metrics = new MappingMetrics(Name, meterFactory);
         Statistics = new MappingStatistics(_metrics);
-        _source = new ObservedSource(source, Statistics);
+        _time = timeProvider ?? TimeProvider.System;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _source = new ObservedSource(source, Statistics, _time, _loggerFactory.CreateLogger<ObservedSource>());
         _function = function;
         _guard = guard;
         _decoder = decoder ?? AutoJobDecoder.Instance;
-        _time = timeProvider ?? TimeProvider.System;
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _polled = Channel.CreateBounded<SourceRecord>(new BoundedChannelOptions(options.PollBufferCapacity)
         {
             SingleReader = true,
@@ -115,8 +116,19 @@ public sealed class EventSourceMapping
             scaling = Guard(Scaler.RunAsync(pollStop.Token), abort);
         }
 
-        await Task.WhenAll(polling, routing, scaling).ConfigureAwait(false);
-        await Guard(_router.WhenLanesStopped(), abort).ConfigureAwait(false);
+        // Records waiting for a lane are kept hidden until the last lane has stopped (acknowledged or released them).
+        using var keepStop = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
+        Task keeping = _source.KeepHiddenAsync(keepStop.Token);
+        try
+        {
+            await Task.WhenAll(polling, routing, scaling).ConfigureAwait(false);
+            await Guard(_router.WhenLanesStopped(), abort).ConfigureAwait(false);
+        }
+        finally
+        {
+            await keepStop.CancelAsync().ConfigureAwait(false);
+            await keeping.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private static async Task Guard(Task stage, CancellationTokenSource abort)

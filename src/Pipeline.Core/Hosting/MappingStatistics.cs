@@ -29,6 +29,7 @@ public sealed class MappingStatistics
     private long _polls;
     private long _emptyPolls;
     private long _fullPolls;
+    private long _keptHidden;
 
     public MappingStatistics()
     {
@@ -66,6 +67,12 @@ public sealed class MappingStatistics
     /// acknowledgement call returned without error.
     /// </summary>
     public long DeletedEventCount => Interlocked.Read(ref _deleted);
+
+    /// <summary>
+    /// Visibility extensions of records still waiting for a lane (not yet in a running batch) whose wait outlasted half
+    /// a visibility timeout: each one is a redelivery, and a receive count, that did not happen.
+    /// </summary>
+    public long KeptHiddenEventCount => Interlocked.Read(ref _keptHidden);
 
     /// <summary>Stream records given up on for retry exhaustion or age (DroppedEventCount), delivered to a destination or not.</summary>
     public long DroppedEventCount => Interlocked.Read(ref _dropped);
@@ -141,6 +148,8 @@ public sealed class MappingStatistics
         Interlocked.Add(ref _filteredOut, n);
         _metrics?.FilteredOut(n);
     }
+
+    internal void AddKeptHidden(int n) => Interlocked.Add(ref _keptHidden, n);
 
     public void AddDeleted(int n)
     {

@@ -63,9 +63,12 @@ public sealed class RunCrashTests(MotoFixture moto)
             }
             catch (TimeoutException ex)
             {
+                // The counts go last as well as first: CI shows the tail of a long message.
+                string counts = $"outputs {(await kit.ListAsync(kit.OutBucket, "out/")).Count}, DLQ {await kit.CountAsync(kit.Prefix + "jobs-dlq")}, " +
+                    $"jobs {await kit.CountAsync(kit.Prefix + "jobs")}";
+                string[] lines = secondOutput().Split('\n');
                 throw new TimeoutException(
-                    $"{ex.Message}; outputs {(await kit.ListAsync(kit.OutBucket, "out/")).Count}, DLQ {await kit.CountAsync(kit.Prefix + "jobs-dlq")}, " +
-                    $"jobs {await kit.CountAsync(kit.Prefix + "jobs")}; second host output:\n{secondOutput()}", ex);
+                    $"{ex.Message}; {counts}; the last 40 lines of the second host's output:\n{string.Join('\n', lines[Math.Max(0, lines.Length - 40)..])}\n(then) {counts}", ex);
             }
         }
         finally
